@@ -1,0 +1,74 @@
+# binfer: batch inference in C.
+#   make            build ./binfer
+#   make test       install missing Debian packages, build, run unit + end-to-end tests
+#   make asan       the same tests under AddressSanitizer + UndefinedBehaviorSanitizer
+#   make bench      benchmarks against the tools a user would otherwise run
+#   make demo       run the demo job in configs/ on shipped data
+
+CC      ?= cc
+OPT     ?= -O2 -g
+ARCH    ?= -march=native
+CFLAGS  += -std=c11 -D_GNU_SOURCE $(OPT) $(ARCH) -Wall -Wextra -Wno-unused-parameter \
+           -fopenmp -Iinclude $(shell pkg-config --cflags openblas 2>/dev/null)
+LDLIBS  += -lopenblas -lzstd -lyaml -lm -lpthread
+BUILD   ?= build
+
+VERSION := $(shell cat VERSION 2>/dev/null || echo 0.0.0)
+CFLAGS  += -DBF_VERSION='"$(VERSION)"'
+
+LIB_SRC  := $(filter-out %_test.c,$(wildcard src/*/*.c))
+TEST_SRC := $(wildcard src/*/*_test.c)
+LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o)
+TESTS    := $(TEST_SRC:src/%_test.c=$(BUILD)/test/%_test)
+
+.PHONY: all deps test unit e2e asan bench demo clean
+
+all: binfer
+
+binfer: $(BUILD)/binfer
+	cp $< $@
+
+$(BUILD)/binfer: $(BUILD)/cmd/binfer.o $(BUILD)/libbinfer.a
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/libbinfer.a: $(LIB_OBJ)
+	rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/%.o: %.c $(wildcard include/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -c -o $@ $<
+
+$(BUILD)/test/%_test: src/%_test.c $(BUILD)/libbinfer.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(BUILD)/libbinfer.a -lcmocka $(LDLIBS)
+
+deps:
+	@scripts/install_deps.sh
+
+# `make test` is what CI runs: it installs what is missing first.
+test: deps
+	@$(MAKE) --no-print-directory all tests-built
+	@scripts/run_tests.sh $(BUILD)
+
+tests-built: $(TESTS)
+
+unit: all tests-built
+	@scripts/run_tests.sh $(BUILD) unit
+
+e2e: all
+	@scripts/run_tests.sh $(BUILD) e2e
+
+asan: deps
+	@$(MAKE) --no-print-directory BUILD=build-asan OPT="-O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined" \
+		LDFLAGS="-fsanitize=address,undefined" build-asan/binfer tests-built
+	@ASAN_OPTIONS=detect_leaks=1 scripts/run_tests.sh build-asan
+
+bench: all
+	@scripts/bench.sh
+
+demo: all
+	./binfer run configs/demo.yaml
+
+clean:
+	rm -rf build build-asan binfer

@@ -1,0 +1,464 @@
+/* binfer.c: the command line. Turns argv into a job spec and options, runs
+ * the subcommand, and maps its status to an exit code:
+ *   0 success; 1 finished but rejects exceeded rejects.max_ratio;
+ *   2 usage or spec error (nothing written); 3 model, input or output error;
+ *   130 interrupted (partial output removed). */
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "error.h"
+#include "model.h"
+#include "pipeline.h"
+#include "report.h"
+#include "sink.h"
+#include "spec.h"
+
+enum {
+	EXIT_OK = 0,
+	EXIT_REJECTS = 1,
+	EXIT_USAGE = 2,
+	EXIT_RUN = 3,
+	EXIT_INTERRUPTED = 130,
+};
+
+static const char usage_main[] =
+	"usage: binfer <command> [options]\n"
+	"\n"
+	"Batch inference: stream a CSV or JSON lines file through a trained model and\n"
+	"write the results in input order, with rejects and a run report.\n"
+	"\n"
+	"commands:\n"
+	"  run JOB.yaml        run a job (see `binfer help run`)\n"
+	"  validate JOB.yaml   check the spec, load the model, read the first rows, print the plan\n"
+	"  inspect MODEL       describe a model file\n"
+	"  help [COMMAND]      show help\n"
+	"  version             print the version\n"
+	"\n"
+	"exit status: 0 ok, 1 too many rejects, 2 usage or spec error, 3 model/input/output error,\n"
+	"130 interrupted. See binfer(1).\n";
+
+static const char usage_run[] =
+	"usage: binfer run JOB.yaml [options]\n"
+	"\n"
+	"options (each overrides the spec):\n"
+	"  -i, --input FILE        input file, - for stdin (input.path)\n"
+	"  -o, --output FILE       output file, - for stdout (output.path)\n"
+	"      --report FILE       report file (report.path)\n"
+	"  -j, --threads N         compute threads, 0 = all cores (threads)\n"
+	"      --batch-rows N      rows per batch (batch.rows)\n"
+	"      --set KEY=VALUE     set any spec key, e.g. --set cost.usd_per_hour=0.5\n"
+	"  -q, --quiet             no summary on stderr\n"
+	"      --progress WHEN     auto (stderr is a terminal), always or never\n"
+	"  -h, --help              this help\n";
+
+static const char usage_validate[] =
+	"usage: binfer validate JOB.yaml [--set KEY=VALUE ...] [-i FILE] [-o FILE]\n"
+	"\n"
+	"Checks the spec, loads the model, reads the input's header and first 100 rows\n"
+	"and prints the plan. Writes nothing. Exit 0 when the job can run, 2 when not.\n";
+
+static const char usage_inspect[] =
+	"usage: binfer inspect MODEL [--kind KIND]\n"
+	"\n"
+	"Describes a model file: kind, task, input columns, classes, parameters, size.\n"
+	"KIND (logistic, linear, mlp) is read from the file when not given.\n";
+
+/* ---- signals: remove partial output on Ctrl-C ----------------------------- */
+
+static void on_signal(int sig)
+{
+	sink_cleanup_all();
+	signal(sig, SIG_DFL);
+	static const char msg[] = "binfer: interrupted; partial output removed\n";
+	ssize_t unused = write(STDERR_FILENO, msg, sizeof msg - 1);
+	(void)unused;
+	_exit(EXIT_INTERRUPTED);
+}
+
+static void install_signals(void)
+{
+	struct sigaction sa;
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = on_signal;
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+}
+
+/* ---- helpers ------------------------------------------------------------ */
+
+static int status_exit(int status)
+{
+	switch (status) {
+	case BF_OK:
+		return EXIT_OK;
+	case BF_EUSAGE:
+	case BF_ESPEC:
+		return EXIT_USAGE;
+	case BF_EINTR:
+		return EXIT_INTERRUPTED;
+	default:
+		return EXIT_RUN;
+	}
+}
+
+static int print_error(const bf_error *e)
+{
+	char buf[2200];
+	bf_err_format(e, buf, sizeof buf);
+	fprintf(stderr, "binfer: %s\n", buf);
+	return status_exit(e->code);
+}
+
+/* Overrides collected from the command line, applied by spec_load. */
+typedef struct overrides {
+	char **items;
+	size_t n, cap;
+} overrides;
+
+static void add_override(overrides *o, const char *key, const char *value, int quote)
+{
+	if (o->n == o->cap) {
+		o->cap = o->cap ? 2 * o->cap : 8;
+		o->items = realloc(o->items, o->cap * sizeof *o->items);
+		if (!o->items) {
+			perror("binfer");
+			exit(EXIT_RUN);
+		}
+	}
+	size_t len = strlen(key) + 2 * strlen(value) + 8;
+	char *s = malloc(len), *p = s;
+	if (!s) {
+		perror("binfer");
+		exit(EXIT_RUN);
+	}
+	p += sprintf(p, "%s=", key);
+	if (quote) {
+		/* A YAML double-quoted scalar, so paths with ':' or '#' stay whole. */
+		*p++ = '"';
+		for (const char *v = value; *v; v++) {
+			if (*v == '"' || *v == '\\')
+				*p++ = '\\';
+			*p++ = *v;
+		}
+		*p++ = '"';
+		*p = '\0';
+	} else {
+		strcpy(p, value);
+	}
+	o->items[o->n++] = s;
+}
+
+static void free_overrides(overrides *o)
+{
+	for (size_t i = 0; i < o->n; i++)
+		free(o->items[i]);
+	free(o->items);
+}
+
+typedef struct cli {
+	const char *spec;
+	overrides ov;
+	int quiet;
+	int progress; /* -1 auto, 0 never, 1 always */
+} cli;
+
+/* Parses run/validate options. Returns -1 after printing a usage error, 1 for --help. */
+static int parse_job_args(int argc, char **argv, cli *c, const char *usage)
+{
+	static const struct option opts[] = {
+		{"input", required_argument, NULL, 'i'},
+		{"output", required_argument, NULL, 'o'},
+		{"report", required_argument, NULL, 'r'},
+		{"threads", required_argument, NULL, 'j'},
+		{"batch-rows", required_argument, NULL, 'b'},
+		{"set", required_argument, NULL, 's'},
+		{"quiet", no_argument, NULL, 'q'},
+		{"progress", required_argument, NULL, 'p'},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
+	};
+	memset(c, 0, sizeof *c);
+	c->progress = -1;
+	optind = 1;
+	opterr = 0;
+	int ch;
+	while ((ch = getopt_long(argc, argv, ":i:o:j:qh", opts, NULL)) != -1) {
+		switch (ch) {
+		case 'i':
+			add_override(&c->ov, "input.path", optarg, 1);
+			break;
+		case 'o':
+			add_override(&c->ov, "output.path", optarg, 1);
+			break;
+		case 'r':
+			add_override(&c->ov, "report.path", optarg, 1);
+			break;
+		case 'j':
+			add_override(&c->ov, "threads", optarg, 0);
+			break;
+		case 'b':
+			add_override(&c->ov, "batch.rows", optarg, 0);
+			break;
+		case 's':
+			if (!strchr(optarg, '=')) {
+				fprintf(stderr, "binfer: --set '%s': expected KEY=VALUE, e.g. --set cost.usd_per_hour=0.5\n",
+					optarg);
+				return -1;
+			}
+			add_override(&c->ov, "", optarg, 0);
+			memmove(c->ov.items[c->ov.n - 1], c->ov.items[c->ov.n - 1] + 1,
+				strlen(c->ov.items[c->ov.n - 1]));
+			break;
+		case 'q':
+			c->quiet = 1;
+			break;
+		case 'p':
+			if (strcmp(optarg, "auto") == 0)
+				c->progress = -1;
+			else if (strcmp(optarg, "always") == 0)
+				c->progress = 1;
+			else if (strcmp(optarg, "never") == 0)
+				c->progress = 0;
+			else {
+				fprintf(stderr, "binfer: --progress '%s': expected auto, always or never\n", optarg);
+				return -1;
+			}
+			break;
+		case 'h':
+			fputs(usage, stdout);
+			return 1;
+		case ':':
+			fprintf(stderr, "binfer: option '%s' needs a value\n%s", argv[optind - 1], usage);
+			return -1;
+		default:
+			fprintf(stderr, "binfer: unknown option '%s'\n%s", argv[optind - 1], usage);
+			return -1;
+		}
+	}
+	if (optind != argc - 1) {
+		fprintf(stderr, "binfer: %s\n%s", optind >= argc ? "missing JOB.yaml" : "too many arguments", usage);
+		return -1;
+	}
+	c->spec = argv[optind];
+	return 0;
+}
+
+/* ---- progress ------------------------------------------------------------ */
+
+static void show_progress(const report *r, int done, void *ctx)
+{
+	(void)ctx;
+	if (done) {
+		fputs("\r\033[K", stderr);
+		return;
+	}
+	double rate = r->wall_s > 0 ? (double)r->rows_read / r->wall_s : 0;
+	double mbs = r->wall_s > 0 ? (double)r->input_bytes_raw / 1e6 / r->wall_s : 0;
+	fprintf(stderr, "\r\033[Kbinfer: %llu rows, %.0f rows/s, %.1f MB/s", (unsigned long long)r->rows_read, rate,
+		mbs);
+	if (r->input_size > 0 && r->input_bytes > 0 && r->wall_s > 0) {
+		double frac = (double)r->input_bytes / (double)r->input_size;
+		if (frac > 0 && frac <= 1)
+			fprintf(stderr, ", %.0f%%, ETA %.0f s", frac * 100, r->wall_s * (1 - frac) / frac);
+	}
+	fflush(stderr);
+}
+
+/* ---- subcommands ---------------------------------------------------------- */
+
+static int cmd_run(int argc, char **argv)
+{
+	cli c;
+	int p = parse_job_args(argc, argv, &c, usage_run);
+	if (p) {
+		free_overrides(&c.ov);
+		return p > 0 ? EXIT_OK : EXIT_USAGE;
+	}
+	job_spec spec;
+	bf_error err = {0};
+	int rc = spec_load(c.spec, (const char *const *)c.ov.items, c.ov.n, &spec, &err);
+	free_overrides(&c.ov);
+	if (rc)
+		return print_error(&err);
+	install_signals();
+	int progress = c.progress < 0 ? isatty(STDERR_FILENO) && !c.quiet : c.progress;
+	run_options opt = {progress ? show_progress : NULL, NULL};
+	report rep;
+	rc = run_job(&spec, &opt, &rep, &err);
+	int code;
+	if (rc) {
+		code = print_error(&err);
+	} else {
+		if (!c.quiet)
+			report_summary(&rep, stderr);
+		code = EXIT_OK;
+		if (rep.rows_read && (double)rep.rows_rejected > spec.rejects.max_ratio * (double)rep.rows_read) {
+			fprintf(stderr,
+				"binfer: %llu of %llu rows rejected (%.2f%%), more than rejects.max_ratio %g; see %s\n",
+				(unsigned long long)rep.rows_rejected, (unsigned long long)rep.rows_read,
+				100.0 * (double)rep.rows_rejected / (double)rep.rows_read, spec.rejects.max_ratio,
+				spec.rejects.path);
+			code = EXIT_REJECTS;
+		}
+	}
+	if (strcmp(spec.output.path, "-") == 0 && (fflush(stdout) != 0 || ferror(stdout))) {
+		fprintf(stderr, "binfer: error writing standard output\n");
+		code = EXIT_RUN;
+	}
+	spec_free(&spec);
+	return code;
+}
+
+static int cmd_validate(int argc, char **argv)
+{
+	cli c;
+	int p = parse_job_args(argc, argv, &c, usage_validate);
+	if (p) {
+		free_overrides(&c.ov);
+		return p > 0 ? EXIT_OK : EXIT_USAGE;
+	}
+	job_spec spec;
+	bf_error err = {0};
+	int rc = spec_load(c.spec, (const char *const *)c.ov.items, c.ov.n, &spec, &err);
+	free_overrides(&c.ov);
+	if (rc)
+		return print_error(&err), EXIT_USAGE;
+	char *plan = NULL;
+	rc = run_validate(&spec, 100, &plan, &err);
+	spec_free(&spec);
+	if (rc) {
+		print_error(&err);
+		return EXIT_USAGE;
+	}
+	fputs(plan, stdout);
+	free(plan);
+	printf("ok\n");
+	return EXIT_OK;
+}
+
+/* Guesses a tabular model's kind from its file. */
+static const char *sniff_kind(const char *path)
+{
+	FILE *f = fopen(path, "rb");
+	if (!f)
+		return "logistic";
+	char buf[4096];
+	size_t n = fread(buf, 1, sizeof buf - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	return strstr(buf, "\"kind\": \"mlp\"") || strstr(buf, "\"kind\":\"mlp\"") ? "mlp" : "logistic";
+}
+
+static int cmd_inspect(int argc, char **argv)
+{
+	const char *kind = NULL, *path = NULL;
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
+			fputs(usage_inspect, stdout);
+			return EXIT_OK;
+		}
+		if (strcmp(argv[i], "--kind") == 0 && i + 1 < argc)
+			kind = argv[++i];
+		else if (argv[i][0] == '-' && argv[i][1]) {
+			fprintf(stderr, "binfer: unknown option '%s'\n%s", argv[i], usage_inspect);
+			return EXIT_USAGE;
+		} else if (!path)
+			path = argv[i];
+		else {
+			fprintf(stderr, "binfer: too many arguments\n%s", usage_inspect);
+			return EXIT_USAGE;
+		}
+	}
+	if (!path) {
+		fprintf(stderr, "binfer: missing MODEL\n%s", usage_inspect);
+		return EXIT_USAGE;
+	}
+	if (!kind)
+		kind = sniff_kind(path);
+	model *m;
+	bf_error err = {0};
+	int rc = model_load(kind, path, &m, &err);
+	if (rc)
+		return print_error(&err);
+	static const char *tasks[] = {"binary", "multiclass", "regression"};
+	printf("model: %s\nkind: %s\nformat: binfer-tabular 1\ntask: %s\n", path, m->kind, tasks[m->task]);
+	printf("inputs: %zu\n", m->n_inputs);
+	for (size_t i = 0; i < m->n_inputs; i++) {
+		const model_input *in = &m->inputs[i];
+		printf("  %s (%s", in->name, in->type == MODEL_INPUT_CATEGORY ? "category" : "number");
+		if (in->type == MODEL_INPUT_CATEGORY)
+			printf(", %zu levels", in->categories.count);
+		printf("%s)\n", in->missing_ok ? ", missing imputed" : "");
+	}
+	if (m->n_classes) {
+		printf("classes: %zu:", m->n_classes);
+		for (size_t k = 0; k < m->n_classes; k++)
+			printf(" %s", m->classes[k]);
+		printf("\n");
+	}
+	printf("parameters: %llu\nsize: %llu bytes\nsha256: %s\n", (unsigned long long)m->n_params,
+	       (unsigned long long)m->file_bytes, m->sha256);
+	m->backend->describe(m, stdout);
+	model_free(m);
+	return EXIT_OK;
+}
+
+static int cmd_version(int argc, char **argv)
+{
+	(void)argc;
+	(void)argv;
+	printf("binfer %s\n", BF_VERSION);
+	return EXIT_OK;
+}
+
+static int cmd_help(int argc, char **argv);
+
+static const struct command {
+	const char *name;
+	int (*fn)(int argc, char **argv);
+	const char *usage;
+} commands[] = {
+	{"run", cmd_run, usage_run},
+	{"validate", cmd_validate, usage_validate},
+	{"inspect", cmd_inspect, usage_inspect},
+	{"version", cmd_version, "usage: binfer version\n"},
+	{"help", cmd_help, "usage: binfer help [COMMAND]\n"},
+};
+
+static int cmd_help(int argc, char **argv)
+{
+	if (argc < 2) {
+		fputs(usage_main, stdout);
+		return EXIT_OK;
+	}
+	for (size_t i = 0; i < sizeof commands / sizeof *commands; i++)
+		if (strcmp(commands[i].name, argv[1]) == 0) {
+			fputs(commands[i].usage, stdout);
+			return EXIT_OK;
+		}
+	fprintf(stderr, "binfer: no help for '%s'\n%s", argv[1], usage_main);
+	return EXIT_USAGE;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 2) {
+		fputs(usage_main, stderr);
+		return EXIT_USAGE;
+	}
+	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)
+		return cmd_help(1, argv);
+	if (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "-V") == 0)
+		return cmd_version(1, argv);
+	for (size_t i = 0; i < sizeof commands / sizeof *commands; i++)
+		if (strcmp(commands[i].name, argv[1]) == 0)
+			return commands[i].fn(argc - 1, argv + 1);
+	fprintf(stderr, "binfer: unknown command '%s'\n%s", argv[1], usage_main);
+	return EXIT_USAGE;
+}

@@ -1,0 +1,52 @@
+/* csv.h: RFC 4180 CSV framing and field splitting.
+ *
+ * Two steps, so that framing (sequential: a quote can hide a newline) runs in
+ * the reader thread and splitting (independent per record) runs on all cores:
+ *   csv_frame()  finds where the record at the start of a buffer ends;
+ *   csv_split()  cuts one framed record into fields, unescaping quotes.
+ * Records end at LF or CRLF outside quotes; a lone CR inside a field is data.
+ * Quoted fields may hold delimiters, quotes doubled ("") and newlines. A quote
+ * inside an unquoted field is taken literally (as Python's csv and pandas do).
+ * The UTF-8 byte-order mark is the caller's business (strip it before the
+ * first record). */
+#ifndef BF_CSV_H
+#define BF_CSV_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Named only as `struct csv_frame`: the framing function owns the plain name. */
+struct csv_frame {
+	size_t len;        /* record bytes, without its LF/CRLF terminator */
+	size_t next;       /* offset where the next record starts */
+	uint32_t newlines; /* LF bytes consumed, terminator included (for line numbers) */
+};
+
+/* Frames the record at buf[0..len).
+ * Returns 1 with *out set when a whole record was found; at_eof != 0 means no
+ * more bytes will come, so a record without terminator ends at len (also one
+ * inside an unterminated quote: csv_split reports that). Returns 0 when more
+ * bytes are needed (len == 0 at EOF also returns 0: no record). */
+int csv_frame(const char *buf, size_t len, int at_eof, char quote, struct csv_frame *out);
+
+typedef struct csv_field {
+	const char *ptr;   /* into the record, or into scratch when unescaped */
+	uint32_t len;
+	uint8_t quoted;    /* 1 when the field was quoted (so "" is an empty string, not missing) */
+} csv_field;
+
+typedef struct csv_error {
+	size_t offset;     /* byte offset in the record where the problem is */
+	char message[160]; /* e.g. "expected delimiter ',' after closing quote, found 'x'" */
+} csv_error;
+
+/* Splits the framed record rec[0..len) (a trailing CR is dropped) into fields.
+ * Fills at most max_fields entries of fields; returns the number of fields the
+ * record has (which may exceed max_fields: the caller reports the mismatch), or
+ * -1 and fills err for malformed quoting (unterminated quote, text after a
+ * closing quote). scratch must hold len bytes; fields may point into it. An
+ * empty record has one empty field. */
+int64_t csv_split(const char *rec, size_t len, char delim, char quote,
+		  csv_field *fields, size_t max_fields, char *scratch, csv_error *err);
+
+#endif

@@ -1,0 +1,100 @@
+/* spec.h: the job spec (YAML, version 1) and its loader.
+ *
+ * spec_load() reads the YAML file with libyaml, applies `--set key.path=value`
+ * overrides, checks every key against the schema (unknown keys are errors with
+ * a did-you-mean), checks types and ranges, resolves defaults and paths, and
+ * fills a job_spec. Relative paths written in the file are relative to the
+ * file's folder; paths given by overrides are relative to the current folder.
+ * "-" means stdin (input) or stdout (output) and is kept as is. */
+#ifndef BF_SPEC_H
+#define BF_SPEC_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "error.h"
+
+typedef enum spec_format {
+	SPEC_FORMAT_AUTO = 0, /* never left in a loaded spec: resolved from the path */
+	SPEC_FORMAT_CSV,
+	SPEC_FORMAT_JSONL,
+} spec_format;
+
+typedef struct spec_pair {
+	char *key;
+	char *value;
+} spec_pair;
+
+/* Where a key was written, for errors found after loading (model path missing, ...). */
+typedef struct spec_mark {
+	char *file;     /* spec path, or "--set" for an override */
+	int64_t line;   /* 1-based, 0 = not written (a default) */
+	int64_t column;
+} spec_mark;
+
+typedef struct job_spec {
+	char *spec_path;
+	int version;                 /* always 1 */
+	char *name;                  /* default: spec file name without folder and extension */
+
+	struct {
+		char *path;              /* required; "-" = stdin */
+		spec_format format;      /* default from the extension (.csv, .jsonl/.ndjson; +.zst) */
+		char *id_field;          /* NULL = row number */
+		char delimiter;          /* csv.delimiter, default ',' (one byte) */
+		int header;              /* csv.header, default 1 */
+		char **text_fields;      /* input.text_fields (text models), NULL if absent */
+		size_t n_text_fields;
+		size_t max_record_bytes; /* input.max_record_bytes, default 1 MiB */
+		spec_mark path_mark;
+	} input;
+
+	struct {
+		char *kind;              /* required: logistic | linear | mlp | xgboost | lightgbm | fasttext | bert */
+		char *path;              /* required */
+		spec_mark path_mark;
+	} model;
+
+	struct {
+		int missing_is_nan;      /* features.missing: nan (default) */
+		double missing_value;    /* features.missing: <number> instead of nan */
+		spec_pair *columns;      /* features.columns: {model_feature: input_column} */
+		size_t n_columns;
+	} features;
+
+	size_t batch_rows;           /* batch.rows; 0 = auto (the default) */
+	int threads;                 /* 0 = all cores (default) */
+
+	struct {
+		char *path;              /* required; "-" = stdout */
+		spec_format format;      /* default from extension; jsonl when unknown or stdout */
+		int zstd;                /* 1 when path ends in .zst, or output.compress: zstd */
+		int zstd_level;          /* 1..19, default 3 */
+		char **include;          /* output.include */
+		size_t n_include;
+		spec_mark path_mark;
+	} output;
+
+	struct {
+		char *path;              /* default <output stem>.rejects.jsonl */
+		double max_ratio;        /* default 0.01, 0..1 */
+	} rejects;
+
+	struct {
+		char *path;              /* default <output stem>.report.json */
+	} report;
+
+	struct {
+		double usd_per_hour;     /* default 0 */
+	} cost;
+} job_spec;
+
+/* Loads path (the spec) and applies overrides ("key.path=value", value parsed
+ * as a YAML flow value: `--set output.include=[a,b]`). Returns BF_OK or
+ * BF_ESPEC with err saying file:line:col, the key, what was found and what
+ * was expected. On error *out is freed. */
+int spec_load(const char *path, const char *const *overrides, size_t n_overrides,
+	      job_spec *out, bf_error *err);
+void spec_free(job_spec *s);
+
+#endif

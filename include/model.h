@@ -1,0 +1,76 @@
+/* model.h: model backends behind one table of function pointers.
+ *
+ * A backend loads its file into a `model`, declares the input columns it
+ * reads, and scores blocks of rows. predict() is called concurrently from the
+ * pipeline's OpenMP threads, each on its own block of rows with its own
+ * scratch arena, BLAS set to one thread: it must not write to the model. */
+#ifndef BF_MODEL_H
+#define BF_MODEL_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "arena.h"
+#include "error.h"
+#include "strmap.h"
+
+typedef enum model_task {
+	MODEL_TASK_BINARY,     /* one output: probability of classes[1] */
+	MODEL_TASK_MULTICLASS, /* n_classes outputs: class probabilities */
+	MODEL_TASK_REGRESSION, /* one output: the value */
+} model_task;
+
+typedef enum model_input_type {
+	MODEL_INPUT_NUMBER,
+	MODEL_INPUT_CATEGORY,  /* the row holds the category's index, -1 = unknown */
+} model_input_type;
+
+typedef struct model_input {
+	char *name;            /* the input column the model reads */
+	model_input_type type;
+	int missing_ok;        /* the model has a rule for a missing value (imputer, default direction) */
+	strmap categories;     /* CATEGORY: value text -> index */
+} model_input;
+
+typedef struct model model;
+
+typedef struct model_backend {
+	const char *name;
+	int (*load)(model *m, const char *text, size_t len, bf_error *err);
+	/* Scores n rows. x: (n, n_inputs), NaN = missing, categories as indices.
+	 * out: (n, n_outputs). Returns 0, or -1 when out of memory. */
+	int (*predict)(const model *m, const double *x, size_t n, double *out, arena *scratch);
+	/* Writes the backend's part of `binfer inspect` (one "key: value" a line). */
+	void (*describe)(const model *m, FILE *f);
+	void (*free)(model *m);
+} model_backend;
+
+struct model {
+	const model_backend *backend;
+	char *path;
+	char kind[32];          /* as the spec names it: logistic, mlp, ... */
+	model_task task;
+	char **classes;         /* (n_classes) labels; NULL for regression */
+	size_t n_classes;
+	model_input *inputs;    /* (n_inputs) */
+	size_t n_inputs;
+	size_t n_outputs;       /* values per row from predict */
+	uint64_t n_params;
+	uint64_t file_bytes;
+	char sha256[65];        /* of the model file, hex */
+	size_t auto_batch_rows; /* the backend's preferred batch size */
+	void *impl;             /* the backend's own state */
+};
+
+/* Loads the model file at path as `kind` (logistic, linear, mlp).
+ * Returns BF_OK, or BF_EMODEL/BF_ESPEC with err filled (path = model file). */
+int model_load(const char *kind, const char *path, model **out, bf_error *err);
+void model_free(model *m);
+/* Index of the input named name, or -1. */
+int model_input_index(const model *m, const char *name);
+
+/* The backends. */
+extern const model_backend tabular_backend;
+
+#endif

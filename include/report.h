@@ -1,0 +1,65 @@
+/* report.h: what a run did, observed from every stage; written as
+ * report.json and summarised on stderr. The report observes, never steers. */
+#ifndef BF_REPORT_H
+#define BF_REPORT_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "error.h"
+#include "rows.h"
+
+/* Batch latencies in a log-scale histogram: bounded memory for any run. */
+#define REPORT_LAT_BUCKETS 2400   /* 1 us * 1.01^i, up to ~6 hours */
+
+typedef struct report {
+	char job[256];
+	char version[32];
+	double start_unix, end_unix;       /* seconds since the epoch */
+	double wall_s;
+
+	char model_kind[32];
+	char model_path[1024];
+	char model_sha256[65];
+	uint64_t model_params;
+
+	char input_path[1024];
+	char input_format[8];
+	int input_zstd;
+	uint64_t input_bytes;              /* bytes read from the file (compressed when zstd) */
+	uint64_t input_bytes_raw;          /* decompressed */
+	int64_t input_size;                /* file size, -1 unknown */
+	uint64_t rows_read;
+	uint64_t rows_scored;
+	uint64_t rows_rejected;
+	uint64_t rejected_by[ROWS_N_REASONS];
+
+	char output_path[1024];
+	char output_format[8];
+	uint64_t rows_written;
+	uint64_t output_bytes_raw;         /* before compression */
+	uint64_t output_bytes;             /* on disk */
+	char rejects_path[1024];
+	double max_ratio;
+
+	uint64_t batches;
+	size_t batch_rows;
+	uint32_t lat_hist[REPORT_LAT_BUCKETS];
+	double lat_max_ms;
+	double t_read_s, t_parse_s, t_compute_s, t_format_s, t_write_s;
+
+	int threads;
+	int blas_threads;
+	double usd_per_hour;
+} report;
+
+void report_add_latency(report *r, double ms);
+/* The q-quantile (0..1) of batch latency in ms (bucket upper bound), 0 when empty. */
+double report_latency_ms(const report *r, double q);
+/* Writes the report as JSON to path (atomically). */
+int report_write(const report *r, const char *path, bf_error *err);
+/* The short human summary for stderr. */
+void report_summary(const report *r, FILE *f);
+
+#endif

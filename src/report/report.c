@@ -1,0 +1,206 @@
+/* report.c: report.json and the stderr summary; see report.h. */
+#include "report.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "json.h"
+#include "sink.h"
+
+void report_add_latency(report *r, double ms)
+{
+	double us = ms * 1000;
+	int b = us <= 1 ? 0 : (int)ceil(log(us) / log(1.01));
+	if (b >= REPORT_LAT_BUCKETS)
+		b = REPORT_LAT_BUCKETS - 1;
+	r->lat_hist[b]++;
+	if (ms > r->lat_max_ms)
+		r->lat_max_ms = ms;
+}
+
+double report_latency_ms(const report *r, double q)
+{
+	uint64_t total = 0, seen = 0;
+	for (int b = 0; b < REPORT_LAT_BUCKETS; b++)
+		total += r->lat_hist[b];
+	if (!total)
+		return 0;
+	uint64_t want = (uint64_t)ceil(q * (double)total);
+	if (want == 0)
+		want = 1;
+	for (int b = 0; b < REPORT_LAT_BUCKETS; b++) {
+		seen += r->lat_hist[b];
+		if (seen >= want) {
+			double ms = pow(1.01, b) / 1000;
+			return ms < r->lat_max_ms ? ms : r->lat_max_ms;
+		}
+	}
+	return r->lat_max_ms;
+}
+
+static void put_str(FILE *f, const char *s)
+{
+	size_t len = strlen(s);
+	char *buf = malloc(6 * len + 3);
+	if (!buf) {
+		fputs("null", f);
+		return;
+	}
+	size_t n = json_escape(buf, s, len);
+	fwrite(buf, 1, n, f);
+	free(buf);
+}
+
+static void put_time(FILE *f, double unix_s)
+{
+	time_t t = (time_t)unix_s;
+	struct tm tm;
+	gmtime_r(&t, &tm);
+	char buf[64];
+	strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
+	fprintf(f, "\"%s.%03dZ\"", buf, (int)((unix_s - floor(unix_s)) * 1000));
+}
+
+/* Prints a number as JSON (non-finite -> null). */
+static void put_num(FILE *f, double v)
+{
+	if (isfinite(v))
+		fprintf(f, "%.6g", v);
+	else
+		fputs("null", f);
+}
+
+static char *render(const report *r, size_t *len)
+{
+	char *text = NULL;
+	FILE *f = open_memstream(&text, len);
+	if (!f)
+		return NULL;
+	double wall = r->wall_s > 0 ? r->wall_s : 1e-9;
+	double run_usd = r->usd_per_hour * r->wall_s / 3600;
+	fprintf(f, "{\n  \"job\": ");
+	put_str(f, r->job);
+	fprintf(f, ",\n  \"binfer_version\": ");
+	put_str(f, r->version);
+	fprintf(f, ",\n  \"start\": ");
+	put_time(f, r->start_unix);
+	fprintf(f, ",\n  \"end\": ");
+	put_time(f, r->end_unix);
+	fprintf(f, ",\n  \"wall_s\": ");
+	put_num(f, r->wall_s);
+	fprintf(f, ",\n  \"model\": {\"kind\": ");
+	put_str(f, r->model_kind);
+	fprintf(f, ", \"path\": ");
+	put_str(f, r->model_path);
+	fprintf(f, ", \"sha256\": \"%s\", \"parameters\": %llu},\n", r->model_sha256,
+		(unsigned long long)r->model_params);
+	fprintf(f, "  \"input\": {\"path\": ");
+	put_str(f, r->input_path);
+	fprintf(f, ", \"format\": \"%s\", \"zstd\": %s, \"bytes\": %llu, \"bytes_uncompressed\": %llu, "
+		   "\"rows_read\": %llu},\n",
+		r->input_format, r->input_zstd ? "true" : "false", (unsigned long long)r->input_bytes,
+		(unsigned long long)r->input_bytes_raw, (unsigned long long)r->rows_read);
+	fprintf(f, "  \"output\": {\"path\": ");
+	put_str(f, r->output_path);
+	fprintf(f, ", \"format\": \"%s\", \"rows_written\": %llu, \"bytes_uncompressed\": %llu, "
+		   "\"bytes\": %llu},\n",
+		r->output_format, (unsigned long long)r->rows_written, (unsigned long long)r->output_bytes_raw,
+		(unsigned long long)r->output_bytes);
+	fprintf(f, "  \"rows\": {\"read\": %llu, \"scored\": %llu, \"rejected\": %llu, \"balanced\": %s},\n",
+		(unsigned long long)r->rows_read, (unsigned long long)r->rows_scored,
+		(unsigned long long)r->rows_rejected,
+		r->rows_read == r->rows_scored + r->rows_rejected ? "true" : "false");
+	fprintf(f, "  \"rejects\": {\"path\": ");
+	put_str(f, r->rejects_path);
+	fprintf(f, ", \"rows\": %llu, \"max_ratio\": ", (unsigned long long)r->rows_rejected);
+	put_num(f, r->max_ratio);
+	fprintf(f, ", \"by_reason\": {");
+	int first = 1;
+	for (int k = 1; k < ROWS_N_REASONS; k++)
+		if (r->rejected_by[k]) {
+			fprintf(f, "%s\"%s\": %llu", first ? "" : ", ", rows_reason_name[k],
+				(unsigned long long)r->rejected_by[k]);
+			first = 0;
+		}
+	fprintf(f, "}},\n");
+	fprintf(f, "  \"throughput\": {\"rows_per_s\": ");
+	put_num(f, (double)r->rows_read / wall);
+	fprintf(f, ", \"input_mb_per_s\": ");
+	put_num(f, (double)r->input_bytes_raw / 1e6 / wall);
+	fprintf(f, "},\n  \"batches\": {\"count\": %llu, \"rows\": %zu, \"latency_ms\": {\"p50\": ",
+		(unsigned long long)r->batches, r->batch_rows);
+	put_num(f, report_latency_ms(r, 0.50));
+	fprintf(f, ", \"p95\": ");
+	put_num(f, report_latency_ms(r, 0.95));
+	fprintf(f, ", \"p99\": ");
+	put_num(f, report_latency_ms(r, 0.99));
+	fprintf(f, ", \"max\": ");
+	put_num(f, r->lat_max_ms);
+	fprintf(f, "}},\n  \"time_s\": {\"read\": ");
+	put_num(f, r->t_read_s);
+	fprintf(f, ", \"parse\": ");
+	put_num(f, r->t_parse_s);
+	fprintf(f, ", \"compute\": ");
+	put_num(f, r->t_compute_s);
+	fprintf(f, ", \"format\": ");
+	put_num(f, r->t_format_s);
+	fprintf(f, ", \"write\": ");
+	put_num(f, r->t_write_s);
+	fprintf(f, "},\n  \"threads\": {\"compute\": %d, \"blas\": %d, \"reader\": 1, \"writer\": 1},\n",
+		r->threads, r->blas_threads);
+	fprintf(f, "  \"cost\": {\"usd_per_hour\": ");
+	put_num(f, r->usd_per_hour);
+	fprintf(f, ", \"run_usd\": ");
+	put_num(f, run_usd);
+	fprintf(f, ", \"usd_per_1k_rows\": ");
+	put_num(f, r->rows_read ? run_usd * 1e3 / (double)r->rows_read : 0);
+	fprintf(f, ", \"usd_per_1m_rows\": ");
+	put_num(f, r->rows_read ? run_usd * 1e6 / (double)r->rows_read : 0);
+	fprintf(f, "}\n}\n");
+	if (fclose(f) != 0) {
+		free(text);
+		return NULL;
+	}
+	return text;
+}
+
+int report_write(const report *r, const char *path, bf_error *err)
+{
+	size_t len;
+	char *text = render(r, &len);
+	if (!text)
+		return bf_err_set(err, BF_ENOMEM, path, 0, 0, "out of memory");
+	sink *s;
+	int rc = sink_open(path, 0, &s, err);
+	if (!rc) {
+		rc = sink_write(s, text, len, err);
+		if (rc)
+			sink_abort(s);
+		else
+			rc = sink_commit(s, err);
+	}
+	free(text);
+	return rc;
+}
+
+void report_summary(const report *r, FILE *f)
+{
+	double wall = r->wall_s > 0 ? r->wall_s : 1e-9;
+	fprintf(f, "binfer: %s: %llu rows read, %llu scored, %llu rejected in %.2f s (%.0f rows/s, %.1f MB/s)\n",
+		r->job, (unsigned long long)r->rows_read, (unsigned long long)r->rows_scored,
+		(unsigned long long)r->rows_rejected, r->wall_s, (double)r->rows_read / wall,
+		(double)r->input_bytes_raw / 1e6 / wall);
+	fprintf(f, "binfer: batch latency p50 %.2f ms, p99 %.2f ms; %d threads; output %s (%.1f MB)\n",
+		report_latency_ms(r, 0.5), report_latency_ms(r, 0.99), r->threads, r->output_path,
+		(double)r->output_bytes / 1e6);
+	if (r->usd_per_hour > 0) {
+		double run_usd = r->usd_per_hour * r->wall_s / 3600;
+		fprintf(f, "binfer: cost $%.6f at $%.4g/h ($%.6f per 1M rows)\n", run_usd, r->usd_per_hour,
+			r->rows_read ? run_usd * 1e6 / (double)r->rows_read : 0);
+	}
+	if (r->rows_rejected)
+		fprintf(f, "binfer: rejected rows are in %s\n", r->rejects_path);
+}

@@ -1,0 +1,384 @@
+/* rows.c: CSV / JSON lines records -> model input rows; see rows.h. */
+#include "rows.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "csv.h"
+#include "json.h"
+#include "numparse.h"
+#include "utf8.h"
+
+const char *const rows_reason_name[ROWS_N_REASONS] = {
+	[ROWS_OK] = "ok",
+	[ROWS_BAD_CSV] = "bad_csv",
+	[ROWS_FIELD_COUNT] = "field_count",
+	[ROWS_BAD_JSON] = "bad_json",
+	[ROWS_NOT_OBJECT] = "not_object",
+	[ROWS_BAD_NUMBER] = "bad_number",
+	[ROWS_BAD_UTF8] = "bad_utf8",
+	[ROWS_TOO_LONG] = "too_long",
+	[ROWS_MISSING] = "missing_value",
+	[ROWS_BAD_SCORE] = "bad_score",
+};
+
+/* pandas.read_csv's default missing-value markers: a pipeline trained from
+ * pandas saw these as NaN, so binfer does too. */
+static int is_na_token(const char *s, size_t len)
+{
+#define NA(t) {t, sizeof(t) - 1}
+	static const struct {
+		const char *text;
+		size_t len;
+	} tokens[] = {NA("NA"),	  NA("N/A"),  NA("NaN"),      NA("nan"),    NA("-NaN"),	 NA("-nan"),
+		      NA("NULL"), NA("null"), NA("None"),     NA("n/a"),    NA("<NA>"),	 NA("#N/A"),
+		      NA("#NA"),  NA("#N/A N/A"), NA("1.#IND"), NA("-1.#IND"), NA("1.#QNAN"), NA("-1.#QNAN")};
+#undef NA
+	if (len == 0)
+		return 1;
+	if (len > 8)
+		return 0;
+	for (size_t i = 0; i < sizeof tokens / sizeof *tokens; i++)
+		if (tokens[i].len == len && memcmp(tokens[i].text, s, len) == 0)
+			return 1;
+	return 0;
+}
+
+static const char *column_for(const job_spec *spec, const char *feature)
+{
+	for (size_t i = 0; i < spec->features.n_columns; i++)
+		if (strcmp(spec->features.columns[i].key, feature) == 0)
+			return spec->features.columns[i].value;
+	return feature;
+}
+
+static int plan_common(row_plan *p, const model *m, const job_spec *spec, bf_error *err)
+{
+	memset(p, 0, sizeof *p);
+	p->m = m;
+	p->format = spec->input.format;
+	p->delimiter = spec->input.delimiter ? spec->input.delimiter : ',';
+	p->id_col = -1;
+	p->has_id_field = spec->input.id_field != NULL;
+	p->missing_is_nan = spec->features.missing_is_nan;
+	p->missing_value = spec->features.missing_value;
+	p->n_include = spec->output.n_include;
+	p->input_col = malloc((m->n_inputs + 1) * sizeof *p->input_col);
+	p->include_col = malloc((p->n_include + 1) * sizeof *p->include_col);
+	p->include = calloc(p->n_include + 1, sizeof *p->include);
+	if (!p->input_col || !p->include_col || !p->include)
+		return bf_err_set(err, BF_ENOMEM, "", 0, 0, "out of memory");
+	for (size_t k = 0; k < p->n_include; k++)
+		if (!(p->include[k] = strdup(spec->output.include[k])))
+			return bf_err_set(err, BF_ENOMEM, "", 0, 0, "out of memory");
+	strmap_init(&p->keys);
+	return BF_OK;
+}
+
+static int find_column(const char *const *header, const uint32_t *len, size_t n, const char *name)
+{
+	size_t want = strlen(name);
+	for (size_t c = 0; c < n; c++)
+		if (len[c] == want && memcmp(header[c], name, want) == 0)
+			return (int)c;
+	return -1;
+}
+
+int rows_plan_csv(row_plan *p, const model *m, const job_spec *spec, const char *const *header,
+		  const uint32_t *header_len, size_t n, const char *input_path, bf_error *err)
+{
+	int rc = plan_common(p, m, spec, err);
+	if (rc)
+		return rc;
+	p->n_columns = n;
+	p->columns = calloc(n + 1, sizeof *p->columns);
+	if (!p->columns)
+		return bf_err_set(err, BF_ENOMEM, "", 0, 0, "out of memory");
+	for (size_t c = 0; c < n; c++)
+		p->columns[c] = strndup(header[c], header_len[c]);
+
+	char missing[1024] = "";
+	size_t n_missing = 0;
+	for (size_t i = 0; i < m->n_inputs; i++) {
+		const char *col = column_for(spec, m->inputs[i].name);
+		p->input_col[i] = find_column(header, header_len, n, col);
+		if (p->input_col[i] < 0) {
+			size_t used = strlen(missing);
+			snprintf(missing + used, sizeof missing - used, "%s'%s'", n_missing ? ", " : "", col);
+			n_missing++;
+		}
+	}
+	if (n_missing) {
+		char there[1024] = "";
+		for (size_t c = 0; c < n; c++) {
+			size_t used = strlen(there);
+			snprintf(there + used, sizeof there - used, "%s'%s'", c ? ", " : "", p->columns[c]);
+		}
+		return bf_err_set(err, BF_EINPUT, input_path, 1, 0,
+				  "the model needs %zu column%s the input lacks: %s; the input has: %s "
+				  "(map names with features.columns)",
+				  n_missing, n_missing == 1 ? "" : "s", missing, there);
+	}
+	if (spec->input.id_field) {
+		p->id_col = find_column(header, header_len, n, spec->input.id_field);
+		if (p->id_col < 0)
+			return bf_err_set(err, BF_EINPUT, input_path, 1, 0,
+					  "input.id_field '%s' is not a column of the input", spec->input.id_field);
+	}
+	for (size_t k = 0; k < p->n_include; k++) {
+		p->include_col[k] = find_column(header, header_len, n, p->include[k]);
+		if (p->include_col[k] < 0)
+			return bf_err_set(err, BF_EINPUT, input_path, 1, 0,
+					  "output.include field '%s' is not a column of the input", p->include[k]);
+	}
+	return BF_OK;
+}
+
+/* JSONL slots: one per distinct wanted key. */
+typedef struct key_slot {
+	int input;    /* model input index or -1 */
+	int include;  /* include index or -1 (a key can only be included once) */
+	int is_id;
+} key_slot;
+
+/* The slot of key name, added when new. */
+static int32_t slot_for(row_plan *p, key_slot *slots, size_t *n, const char *name)
+{
+	int32_t s = strmap_get(&p->keys, name, strlen(name));
+	if (s < 0) {
+		s = (int32_t)(*n)++;
+		slots[s] = (key_slot){-1, -1, 0};
+		strmap_put(&p->keys, name, strlen(name), s);
+	}
+	return s;
+}
+
+int rows_plan_jsonl(row_plan *p, const model *m, const job_spec *spec, bf_error *err)
+{
+	int rc = plan_common(p, m, spec, err);
+	if (rc)
+		return rc;
+	size_t cap = m->n_inputs + p->n_include + 1;
+	key_slot *slots = malloc(cap * sizeof *slots);
+	if (!slots)
+		return bf_err_set(err, BF_ENOMEM, "", 0, 0, "out of memory");
+	p->slots = slots;
+	size_t n = 0;
+	for (size_t i = 0; i < m->n_inputs; i++)
+		slots[slot_for(p, slots, &n, column_for(spec, m->inputs[i].name))].input = (int)i;
+	if (spec->input.id_field)
+		slots[slot_for(p, slots, &n, spec->input.id_field)].is_id = 1;
+	for (size_t k = 0; k < p->n_include; k++)
+		slots[slot_for(p, slots, &n, p->include[k])].include = (int)k;
+	return BF_OK;
+}
+
+void rows_plan_free(row_plan *p)
+{
+	if (p->columns)
+		for (size_t c = 0; c < p->n_columns; c++)
+			free(p->columns[c]);
+	free(p->columns);
+	free(p->slots);
+	free(p->input_col);
+	free(p->include_col);
+	if (p->include)
+		for (size_t k = 0; k < p->n_include; k++)
+			free(p->include[k]);
+	free(p->include);
+	strmap_free(&p->keys);
+	memset(p, 0, sizeof *p);
+}
+
+/* Shows at most 40 bytes of a value in a message. */
+static int shown(size_t len)
+{
+	return len > 40 ? 40 : (int)len;
+}
+
+/* Converts one text value for model input i; returns ROWS_OK or a reason. */
+static rows_reason text_value(const row_plan *p, size_t i, const char *s, size_t len, double *x,
+			      char *why, size_t why_size)
+{
+	const model_input *in = &p->m->inputs[i];
+	if (in->type == MODEL_INPUT_CATEGORY) {
+		int32_t k = strmap_get(&in->categories, s, len);
+		*x = k >= 0 ? k : is_na_token(s, len) ? NAN : -1;
+		return ROWS_OK;
+	}
+	if (num_parse(s, len, x) == 0)
+		return ROWS_OK;
+	if (is_na_token(s, len)) {
+		*x = NAN;
+		return ROWS_OK;
+	}
+	/* Tolerate spaces around a number, as pandas does. */
+	while (len && (*s == ' ' || *s == '\t'))
+		s++, len--;
+	while (len && (s[len - 1] == ' ' || s[len - 1] == '\t'))
+		len--;
+	if (len && num_parse(s, len, x) == 0)
+		return ROWS_OK;
+	snprintf(why, why_size, "column '%s': expected a number, found '%.*s'", in->name, shown(len), s);
+	return ROWS_BAD_NUMBER;
+}
+
+static rows_reason finish(const row_plan *p, double *x, char *why, size_t why_size)
+{
+	const model *m = p->m;
+	for (size_t i = 0; i < m->n_inputs; i++) {
+		if (!isnan(x[i]))
+			continue;
+		if (m->inputs[i].type == MODEL_INPUT_NUMBER && !p->missing_is_nan) {
+			x[i] = p->missing_value;
+			continue;
+		}
+		if (!m->inputs[i].missing_ok) {
+			snprintf(why, why_size, "column '%s' is missing and the model has no rule for a missing value",
+				 m->inputs[i].name);
+			return ROWS_MISSING;
+		}
+	}
+	return ROWS_OK;
+}
+
+static rows_reason parse_csv(const row_plan *p, const char *rec, size_t len, double *x, rows_value *id,
+			     rows_value *incl, arena *scratch, char *why, size_t why_size)
+{
+	size_t off = utf8_check(rec, len);
+	if (off != len) {
+		snprintf(why, why_size, "invalid UTF-8 byte 0x%02x at byte %zu", (unsigned char)rec[off], off + 1);
+		return ROWS_BAD_UTF8;
+	}
+	size_t cap = p->n_columns + 1;
+	csv_field *f = arena_alloc(scratch, cap * sizeof *f);
+	char *buf = arena_alloc(scratch, len + 1);
+	if (!f || !buf) {
+		snprintf(why, why_size, "out of memory");
+		return ROWS_TOO_LONG;
+	}
+	csv_error cerr;
+	int64_t n = csv_split(rec, len, p->delimiter, '"', f, cap, buf, &cerr);
+	if (n < 0) {
+		snprintf(why, why_size, "%s (at byte %zu)", cerr.message, cerr.offset + 1);
+		return ROWS_BAD_CSV;
+	}
+	if (p->id_col >= 0 && p->id_col < n)
+		*id = (rows_value){f[p->id_col].ptr, f[p->id_col].len, ROWS_VALUE_TEXT};
+	else
+		*id = (rows_value){NULL, 0, p->id_col >= 0 ? ROWS_VALUE_ABSENT : ROWS_VALUE_ROWNUM};
+	if ((size_t)n != p->n_columns) {
+		snprintf(why, why_size, "expected %zu fields as in the header, found %lld", p->n_columns,
+			 (long long)n);
+		return ROWS_FIELD_COUNT;
+	}
+	const model *m = p->m;
+	for (size_t i = 0; i < m->n_inputs; i++) {
+		const csv_field *c = &f[p->input_col[i]];
+		rows_reason r = text_value(p, i, c->ptr, c->len, &x[i], why, why_size);
+		if (r)
+			return r;
+	}
+	for (size_t k = 0; k < p->n_include; k++) {
+		const csv_field *c = &f[p->include_col[k]];
+		incl[k] = (rows_value){c->ptr, c->len, ROWS_VALUE_TEXT};
+	}
+	return finish(p, x, why, why_size);
+}
+
+static const char *json_type_name(json_type t)
+{
+	static const char *names[] = {"null", "false", "true", "a number", "a string", "an array", "an object"};
+	return names[t];
+}
+
+static rows_reason json_input(const row_plan *p, size_t i, const json_value *v, double *x, char *why,
+			      size_t why_size)
+{
+	const model_input *in = &p->m->inputs[i];
+	switch (v->type) {
+	case JSON_NULL:
+		*x = NAN;
+		return ROWS_OK;
+	case JSON_STRING:
+		return text_value(p, i, v->u.string, v->len, x, why, why_size);
+	case JSON_NUMBER:
+		if (in->type == MODEL_INPUT_CATEGORY)
+			return text_value(p, i, v->raw, v->raw_len, x, why, why_size);
+		*x = v->u.number;
+		return ROWS_OK;
+	case JSON_TRUE:
+	case JSON_FALSE:
+		if (in->type == MODEL_INPUT_CATEGORY)
+			*x = strmap_get(&in->categories, v->type == JSON_TRUE ? "True" : "False",
+					v->type == JSON_TRUE ? 4 : 5);
+		else
+			*x = v->type == JSON_TRUE;
+		return ROWS_OK;
+	default:
+		snprintf(why, why_size, "field '%s': expected a %s, found %s", in->name,
+			 in->type == MODEL_INPUT_CATEGORY ? "string" : "number", json_type_name(v->type));
+		return ROWS_BAD_NUMBER;
+	}
+}
+
+static rows_value json_out(const json_value *v)
+{
+	if (v->type == JSON_STRING)
+		return (rows_value){v->u.string, v->len, ROWS_VALUE_TEXT};
+	return (rows_value){v->raw, v->raw_len, ROWS_VALUE_JSON};
+}
+
+static rows_reason parse_jsonl(const row_plan *p, const char *rec, size_t len, double *x, rows_value *id,
+			       rows_value *incl, arena *scratch, char *why, size_t why_size)
+{
+	json_value *root;
+	json_error jerr;
+	if (json_parse(rec, len, scratch, &root, &jerr) < 0) {
+		if (strstr(jerr.message, "UTF-8")) {
+			snprintf(why, why_size, "%s (at byte %zu)", jerr.message, jerr.offset + 1);
+			return ROWS_BAD_UTF8;
+		}
+		snprintf(why, why_size, "%s (at byte %zu)", jerr.message, jerr.offset + 1);
+		return ROWS_BAD_JSON;
+	}
+	if (root->type != JSON_OBJECT) {
+		snprintf(why, why_size, "expected a JSON object, found %s", json_type_name(root->type));
+		return ROWS_NOT_OBJECT;
+	}
+	const model *m = p->m;
+	for (size_t i = 0; i < m->n_inputs; i++)
+		x[i] = NAN;
+	*id = p->has_id_field ? (rows_value){NULL, 0, ROWS_VALUE_ABSENT} : (rows_value){NULL, 0, ROWS_VALUE_ROWNUM};
+	for (size_t k = 0; k < p->n_include; k++)
+		incl[k] = (rows_value){NULL, 0, ROWS_VALUE_ABSENT};
+	const key_slot *slots = p->slots;
+	for (uint32_t j = 0; j < root->len; j++) {
+		const json_member *mb = &root->u.members[j];
+		int32_t s = strmap_get(&p->keys, mb->key, mb->key_len);
+		if (s < 0)
+			continue;
+		const key_slot *ks = &slots[s];
+		if (ks->input >= 0) {
+			rows_reason r = json_input(p, (size_t)ks->input, &mb->value, &x[ks->input], why, why_size);
+			if (r)
+				return r;
+		}
+		if (ks->is_id && mb->value.type != JSON_NULL)
+			*id = json_out(&mb->value);
+		if (ks->include >= 0)
+			incl[ks->include] = json_out(&mb->value);
+	}
+	return finish(p, x, why, why_size);
+}
+
+rows_reason rows_parse(const row_plan *p, const char *rec, size_t len, double *x, rows_value *id,
+		       rows_value *incl, arena *scratch, char *why, size_t why_size)
+{
+	why[0] = '\0';
+	if (p->format == SPEC_FORMAT_JSONL)
+		return parse_jsonl(p, rec, len, x, id, incl, scratch, why, why_size);
+	return parse_csv(p, rec, len, x, id, incl, scratch, why, why_size);
+}

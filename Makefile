@@ -67,8 +67,11 @@ asan: deps
 bench: all
 	@scripts/bench.sh
 
-demo: all
+demo: deps
+	@$(MAKE) --no-print-directory all
+	@mkdir -p build/demo
 	./binfer run configs/demo.yaml
+	@echo "first results:" && zstd -dc build/demo/scores.jsonl.zst | head -3
 
 clean:
 	rm -rf build build-asan binfer

@@ -1,0 +1,15 @@
+#!/bin/sh
+# install_deps.sh: installs the Debian packages binfer needs to build and test,
+# when any is missing. Run as root (or with sudo available).
+set -e
+PKGS="gcc make pkg-config libc6-dev libopenblas-dev libzstd-dev libyaml-dev libcmocka-dev zstd python3"
+missing=""
+for p in $PKGS; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
+done
+[ -z "$missing" ] && exit 0
+echo "installing:$missing" >&2
+SUDO=""
+[ "$(id -u)" -ne 0 ] && SUDO=sudo
+$SUDO apt-get update -qq
+DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends $missing >/dev/null

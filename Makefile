@@ -8,9 +8,13 @@
 CC      ?= cc
 OPT     ?= -O2 -g
 ARCH    ?= -march=native
+# OpenBLAS built on OpenMP: its threads are our OpenMP threads, so a GEMM
+# inside a parallel region runs on one thread and nothing else spins.
+MULTIARCH := $(shell $(CC) -print-multiarch 2>/dev/null || echo x86_64-linux-gnu)
+BLAS_DIR ?= /usr/lib/$(MULTIARCH)/openblas-openmp
 CFLAGS  += -std=c11 -D_GNU_SOURCE $(OPT) $(ARCH) -Wall -Wextra -Wno-unused-parameter \
-           -fopenmp -Iinclude $(shell pkg-config --cflags openblas 2>/dev/null)
-LDLIBS  += -lopenblas -lzstd -lyaml -lm -lpthread
+           -fopenmp -Iinclude -I/usr/include/$(MULTIARCH)/openblas-openmp
+LDLIBS  += -L$(BLAS_DIR) -Wl,-rpath,$(BLAS_DIR) -lopenblas -lzstd -lyaml -lm -lpthread
 BUILD   ?= build
 
 VERSION := $(shell cat VERSION 2>/dev/null || echo 0.0.0)

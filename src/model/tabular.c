@@ -568,6 +568,26 @@ static int tab_predict(const model *m, const double *x, size_t n, double *out, a
 		if (!z)
 			return -1;
 		size_t K = t->n_rows, W = t->width;
+		if (K == 1) {
+			/* Binary and regression: one dot product a row. */
+			for (size_t r = 0; r < n; r++) {
+				const double *xr = x + r * m->n_inputs;
+				double s = 0;
+				for (size_t i = 0; i < t->n_features; i++) {
+					const tab_feature *ft = &t->features[i];
+					double v = xr[ft->input];
+					if (isnan(v) && ft->has_impute)
+						v = ft->impute;
+					if (!ft->onehot)
+						s += t->coef[ft->offset] * (ft->has_scale ? (v - ft->mean) / ft->scale : v);
+					else if (v >= 0 && v < (double)ft->n_cats)
+						s += t->coef[ft->offset + (size_t)v];
+				}
+				out[r] = s + t->intercept[0];
+				apply_link(t->link, out + r, 1);
+			}
+			return 0;
+		}
 		for (size_t r = 0; r < n; r++) {
 			const double *xr = x + r * m->n_inputs;
 			for (size_t k = 0; k < K; k++)

@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <zstd.h>
 
 #include "csv.h"
 #include "format.h"
@@ -65,7 +66,9 @@ typedef struct batch {
 	rows_value *incl;        /* (cap_rows, n_include) */
 	/* text, one buffer per compute thread, written in thread order */
 	tbuf *out, *rej;         /* (threads) */
+	tbuf *z;                 /* (threads) out compressed as one zstd frame, when zstd */
 	uint64_t scored, rejected, by[ROWS_N_REASONS];
+	uint64_t text_bytes;     /* result bytes before compression */
 	double t_parse, t_compute, t_format, latency_ms;
 } batch;
 
@@ -137,6 +140,7 @@ typedef struct run {
 	batch pool[POOL_SIZE];
 	queue free_q, full_q, done_q;
 	arena *scratch;          /* (threads) */
+	ZSTD_CCtx **cctx;        /* (threads) when the output is zstd; NULL otherwise */
 
 	/* reader state */
 	char *carry;             /* bytes read but not yet framed */
@@ -175,7 +179,8 @@ static int batch_alloc(run *r, batch *b)
 	b->incl = malloc(rows * ninc * sizeof *b->incl);
 	b->out = calloc((size_t)r->threads, sizeof *b->out);
 	b->rej = calloc((size_t)r->threads, sizeof *b->rej);
-	return b->buf && b->off && b->rlen && b->line && b->too_long && b->x && b->y && b->reason && b->why &&
+	b->z = calloc((size_t)r->threads, sizeof *b->z);
+	return b->z && b->buf && b->off && b->rlen && b->line && b->too_long && b->x && b->y && b->reason && b->why &&
 			       b->id && b->incl && b->out && b->rej
 		       ? 0
 		       : -1;
@@ -197,9 +202,12 @@ static void batch_free(run *r, batch *b)
 	for (int t = 0; b->out && t < r->threads; t++) {
 		tbuf_free(&b->out[t]);
 		tbuf_free(&b->rej[t]);
+		if (b->z)
+			tbuf_free(&b->z[t]);
 	}
 	free(b->out);
 	free(b->rej);
+	free(b->z);
 }
 
 static int batch_grow(batch *b, size_t need)
@@ -414,8 +422,9 @@ static void *writer_main(void *arg)
 		double t0 = now_s();
 		int rc = BF_OK;
 		for (int t = 0; t < r->threads && !rc; t++) {
-			if (b->out[t].len)
-				rc = sink_write(r->out, b->out[t].p, b->out[t].len, &r->werr);
+			const tbuf *o = r->cctx ? &b->z[t] : &b->out[t];
+			if (o->len)
+				rc = sink_write(r->out, o->p, o->len, &r->werr);
 			if (!rc && b->rej[t].len)
 				rc = sink_write(r->rej, b->rej[t].p, b->rej[t].len, &r->werr);
 		}
@@ -432,15 +441,20 @@ static void *writer_main(void *arg)
 
 /* ---- compute: rows, model, text -------------------------------------- */
 
+/* Scores one batch: each thread takes a block of whole rows through parsing,
+ * the model, formatting and (for zstd output) compression into a frame of
+ * its own, so the writer thread only writes. Concatenated zstd frames are one
+ * valid zstd stream. */
 static int process_batch(run *r, batch *b)
 {
 	const model *m = r->m;
 	size_t ni = m->n_inputs, no = m->n_outputs, ninc = r->plan.n_include;
 	int nt = r->threads;
 	int oom = 0;
-	double t0 = now_s(), t_parse = 0, t_compute = 0;
-	/* Split into blocks of whole rows, one per thread. */
-#pragma omp parallel num_threads(nt) reduction(| : oom)
+	uint64_t scored = 0, rejected = 0, text_bytes = 0;
+	uint64_t by[ROWS_N_REASONS] = {0};
+	double t0 = now_s(), t_parse = 0, t_compute = 0, t_format = 0;
+#pragma omp parallel num_threads(nt) reduction(| : oom) reduction(+ : scored, rejected, text_bytes)
 	{
 		int t = omp_get_thread_num();
 		size_t lo = b->n * (size_t)t / (size_t)nt, hi = b->n * (size_t)(t + 1) / (size_t)nt;
@@ -468,24 +482,12 @@ static int process_batch(run *r, batch *b)
 		double tb = now_s();
 		if (hi > lo && m->backend->predict(m, b->x + lo * ni, hi - lo, b->y + lo * no, a) < 0)
 			oom = 1;
-		if (t == 0) {
-			t_parse = tb - ta;
-			t_compute = now_s() - tb;
-		}
-	}
-	if (oom)
-		return -1;
-	double t1 = now_s();
-	uint64_t scored = 0, rejected = 0;
-	uint64_t by[ROWS_N_REASONS] = {0};
-#pragma omp parallel num_threads(nt) reduction(| : oom) reduction(+ : scored, rejected)
-	{
-		int t = omp_get_thread_num();
-		size_t lo = b->n * (size_t)t / (size_t)nt, hi = b->n * (size_t)(t + 1) / (size_t)nt;
+		double tc = now_s();
+
 		tbuf *out = &b->out[t], *rej = &b->rej[t];
 		out->len = rej->len = 0;
 		uint64_t mine[ROWS_N_REASONS] = {0};
-		for (size_t i = lo; i < hi; i++) {
+		for (size_t i = lo; i < hi && !oom; i++) {
 			int64_t row = b->first_row + (int64_t)i;
 			const double *y = b->y + i * no;
 			rows_reason reason = (rows_reason)b->reason[i];
@@ -507,18 +509,41 @@ static int process_batch(run *r, batch *b)
 				oom |= fmt_result(&r->fmt, out, row, &b->id[i], b->incl + i * ninc, y);
 			}
 		}
+		text_bytes += out->len;
+		if (r->cctx && out->len && !oom) {
+			tbuf *z = &b->z[t];
+			size_t bound = ZSTD_compressBound(out->len);
+			z->len = 0;
+			if (tbuf_reserve(z, bound)) {
+				oom = 1;
+			} else {
+				size_t n = ZSTD_compress2(r->cctx[t], z->p, bound, out->p, out->len);
+				if (ZSTD_isError(n))
+					oom = 1;
+				else
+					z->len = n;
+			}
+		} else if (r->cctx) {
+			b->z[t].len = 0;
+		}
 #pragma omp critical
 		for (int k = 0; k < ROWS_N_REASONS; k++)
 			by[k] += mine[k];
+		if (t == 0) {
+			t_parse = tb - ta;
+			t_compute = tc - tb;
+			t_format = now_s() - tc;
+		}
 	}
 	if (oom)
 		return -1;
 	b->scored = scored;
 	b->rejected = rejected;
+	b->text_bytes = text_bytes;
 	memcpy(b->by, by, sizeof by);
 	b->t_parse = t_parse;
 	b->t_compute = t_compute;
-	b->t_format = now_s() - t1;
+	b->t_format = t_format;
 	b->latency_ms = (now_s() - t0) * 1e3;
 	return 0;
 }
@@ -533,6 +558,10 @@ static void run_close(run *r)
 		for (int t = 0; t < r->threads; t++)
 			arena_free(&r->scratch[t]);
 	free(r->scratch);
+	if (r->cctx)
+		for (int t = 0; t < r->threads; t++)
+			ZSTD_freeCCtx(r->cctx[t]);
+	free(r->cctx);
 	free(r->carry);
 	fmt_free(&r->fmt);
 	rows_plan_free(&r->plan);
@@ -704,19 +733,43 @@ int run_job(const job_spec *spec, const run_options *opt, report *rep, bf_error 
 	rep->input_size = source_size(r.src);
 	openblas_set_num_threads(1);
 
-	int zlevel = spec->output.zstd ? spec->output.zstd_level : 0;
-	rc = sink_open(spec->output.path, zlevel, &r.out, err);
+	if (spec->output.zstd) {
+		r.cctx = calloc((size_t)r.threads, sizeof *r.cctx);
+		for (int t = 0; r.cctx && t < r.threads; t++) {
+			r.cctx[t] = ZSTD_createCCtx();
+			if (!r.cctx[t])
+				break;
+			ZSTD_CCtx_setParameter(r.cctx[t], ZSTD_c_compressionLevel, spec->output.zstd_level);
+			ZSTD_CCtx_setParameter(r.cctx[t], ZSTD_c_checksumFlag, 1);
+		}
+		if (!r.cctx || !r.cctx[r.threads - 1]) {
+			run_close(&r);
+			return bf_err_set(err, BF_ENOMEM, "", 0, 0, "out of memory");
+		}
+	}
+	/* Compression happens in the compute threads: the sink writes frames as they are. */
+	rc = sink_open(spec->output.path, 0, &r.out, err);
 	if (!rc)
 		rc = sink_open(spec->rejects.path, 0, &r.rej, err);
 	for (int i = 0; !rc && i < POOL_SIZE; i++)
 		if (batch_alloc(&r, &r.pool[i]))
 			rc = bf_err_set(err, BF_ENOMEM, "", 0, 0, "out of memory for %zu-row batches", r.batch_rows);
+	uint64_t header_bytes = 0;
 	if (!rc) {
 		tbuf head = {0};
 		if (fmt_header(&r.fmt, spec->output.include, &head))
 			rc = bf_err_set(err, BF_ENOMEM, "", 0, 0, "out of memory");
-		else if (head.len)
+		else if (head.len && r.cctx) {
+			/* The CSV header as a frame of its own. */
+			size_t bound = ZSTD_compressBound(head.len);
+			char *z = malloc(bound);
+			size_t n = z ? ZSTD_compress2(r.cctx[0], z, bound, head.p, head.len) : 0;
+			rc = !z || ZSTD_isError(n) ? bf_err_set(err, BF_ENOMEM, "", 0, 0, "out of memory")
+						   : sink_write(r.out, z, n, err);
+			free(z);
+		} else if (head.len)
 			rc = sink_write(r.out, head.p, head.len, err);
+		header_bytes = head.len;
 		tbuf_free(&head);
 	}
 	if (rc) {
@@ -750,6 +803,7 @@ int run_job(const job_spec *spec, const run_options *opt, report *rep, bf_error 
 		}
 		rep->batches++;
 		rep->rows_read += b->n;
+		rep->output_bytes_raw += b->text_bytes;
 		rep->rows_scored += b->scored;
 		rep->rows_rejected += b->rejected;
 		for (int k = 0; k < ROWS_N_REASONS; k++)
@@ -784,7 +838,7 @@ int run_job(const job_spec *spec, const run_options *opt, report *rep, bf_error 
 		snprintf(err->path, sizeof err->path, "%s", spec->input.path);
 	rep->input_bytes = source_bytes_in(r.src);
 	rep->input_bytes_raw = source_bytes_out(r.src);
-	rep->output_bytes_raw = sink_bytes_in(r.out);
+	rep->output_bytes_raw += header_bytes;
 	rep->rows_written = rep->rows_scored;
 	rep->t_read_s = r.t_read;
 	rep->t_write_s = r.t_write;

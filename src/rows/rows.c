@@ -225,6 +225,15 @@ static rows_reason text_value(const row_plan *p, size_t i, const char *s, size_t
 	return ROWS_BAD_NUMBER;
 }
 
+/* NaN is the only value that differs from itself: one pass, no branches. */
+static int any_missing(const double *x, size_t n)
+{
+	int nan = 0;
+	for (size_t i = 0; i < n; i++)
+		nan |= x[i] != x[i];
+	return nan;
+}
+
 static rows_reason finish(const row_plan *p, double *x, char *why, size_t why_size)
 {
 	const model *m = p->m;
@@ -277,6 +286,8 @@ static rows_reason parse_csv(const row_plan *p, const char *rec, size_t len, dou
 	const model *m = p->m;
 	for (size_t i = 0; i < m->n_inputs; i++) {
 		const csv_field *c = &f[p->input_col[i]];
+		if (m->inputs[i].type == MODEL_INPUT_NUMBER && num_parse_short(c->ptr, c->len, &x[i]) == 0)
+			continue;
 		rows_reason r = text_value(p, i, c->ptr, c->len, &x[i], why, why_size);
 		if (r)
 			return r;
@@ -285,7 +296,7 @@ static rows_reason parse_csv(const row_plan *p, const char *rec, size_t len, dou
 		const csv_field *c = &f[p->include_col[k]];
 		incl[k] = (rows_value){c->ptr, c->len, ROWS_VALUE_TEXT};
 	}
-	return finish(p, x, why, why_size);
+	return any_missing(x, m->n_inputs) ? finish(p, x, why, why_size) : ROWS_OK;
 }
 
 static const char *json_type_name(json_type t)

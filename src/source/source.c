@@ -116,9 +116,21 @@ int source_read(source *s, char *buf, size_t cap, size_t *got, bf_error *err)
 	*got = 0;
 	if (!s->dctx) {
 		if (s->raw_pos == s->raw_len) {
-			int rc = fill_raw(s, err);
-			if (rc)
-				return rc;
+			/* Plain input: read straight into the caller's buffer. */
+			if (s->eof)
+				return BF_OK;
+			ssize_t n;
+			do
+				n = read(s->fd, buf, cap);
+			while (n < 0 && errno == EINTR);
+			if (n < 0)
+				return bf_err_set(err, BF_EINPUT, s->path, 0, 0, "cannot read input: %s", strerror(errno));
+			if (n == 0)
+				s->eof = 1;
+			s->bytes_in += (uint64_t)n;
+			s->bytes_out += (uint64_t)n;
+			*got = (size_t)n;
+			return BF_OK;
 		}
 		size_t n = s->raw_len - s->raw_pos < cap ? s->raw_len - s->raw_pos : cap;
 		memcpy(buf, s->raw + s->raw_pos, n);

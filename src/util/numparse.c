@@ -8,7 +8,7 @@
 #include <string.h>
 
 /* Exactly representable powers of ten (Clinger's fast path). */
-static const double exact_pow10[] = {
+const double num_exact_pow10[23] = {
 	1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,  1e8,  1e9,  1e10, 1e11,
 	1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22,
 };
@@ -42,6 +42,8 @@ static int slow_parse(const char *s, size_t len, double *out)
 
 int num_parse(const char *s, size_t len, double *out)
 {
+	if (num_parse_short(s, len, out) == 0)
+		return 0;
 	const char *p = s, *end = s + len;
 	int neg = 0;
 	if (p < end && (*p == '+' || *p == '-')) {
@@ -115,7 +117,7 @@ int num_parse(const char *s, size_t len, double *out)
 	}
 	if (!inexact && m <= (UINT64_C(1) << 53) && exp10 >= -22 && exp10 <= 22) {
 		double d = (double)m;
-		d = exp10 < 0 ? d / exact_pow10[-exp10] : d * exact_pow10[exp10];
+		d = exp10 < 0 ? d / num_exact_pow10[-exp10] : d * num_exact_pow10[exp10];
 		*out = neg ? -d : d;
 		return 0;
 	}
@@ -127,7 +129,9 @@ int num_parse(const char *s, size_t len, double *out)
 static double pow10i(int k)
 {
 	if (k >= 0 && k <= 22)
-		return exact_pow10[k];
+		return num_exact_pow10[k];
+	if (k < 0 && k >= -22)
+		return 1 / num_exact_pow10[-k];
 	return pow(10.0, k);
 }
 
@@ -143,7 +147,12 @@ int num_format_f32(char *out, double v)
 		*o++ = '-';
 		v = -v;
 	}
-	int e = (int)floor(log10(v));
+	/* Decimal exponent from the binary one, corrected by one comparison. */
+	int e2;
+	frexp(v, &e2);
+	int e = (int)floor((e2 - 1) * 0.30102999566398120);
+	if (e + 1 >= -300 && e + 1 <= 300 && v >= pow10i(e + 1))
+		e++;
 	uint64_t m = (uint64_t)llround(e <= 8 ? v * pow10i(8 - e) : v / pow10i(e - 8));
 	if (m >= UINT64_C(1000000000)) {
 		e++;

@@ -3,11 +3,19 @@
 
 #include <stdint.h>
 #include <string.h>
+#ifdef __AVX2__
+#include <immintrin.h>
+#endif
 
 size_t utf8_check(const char *str, size_t len)
 {
 	const unsigned char *s = (const unsigned char *)str;
 	size_t i = 0;
+#ifdef __AVX2__
+	for (; i + 32 <= len; i += 32)
+		if (_mm256_movemask_epi8(_mm256_loadu_si256((const __m256i *)(const void *)(s + i))))
+			break;
+#endif
 	while (i < len) {
 		if (i + 8 <= len) {
 			uint64_t w;

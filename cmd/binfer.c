@@ -4,6 +4,7 @@
  *   2 usage or spec error (nothing written); 3 model, input or output error;
  *   130 interrupted (partial output removed). */
 #include <getopt.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -448,6 +449,9 @@ static int cmd_help(int argc, char **argv)
 
 int main(int argc, char **argv)
 {
+	/* A fixed mmap threshold: glibc's adaptive one lets freed batch-sized
+	 * buffers come back from the heap, which then never shrinks. */
+	mallopt(M_MMAP_THRESHOLD, 512 * 1024);
 	if (argc < 2) {
 		fputs(usage_main, stderr);
 		return EXIT_USAGE;

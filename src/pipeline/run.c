@@ -61,7 +61,7 @@ typedef struct batch {
 	double *x;               /* (cap_rows, n_inputs) */
 	double *y;               /* (cap_rows, n_outputs) */
 	uint8_t *reason;         /* (cap_rows) rows_reason */
-	char **why;              /* (cap_rows) explanation, in the thread's arena */
+	const char **why;        /* (cap_rows) explanation of a reject, in the thread's arena */
 	rows_value *id;          /* (cap_rows) */
 	rows_value *incl;        /* (cap_rows, n_include) */
 	/* text, one buffer per compute thread, written in thread order */
@@ -461,23 +461,23 @@ static int process_batch(run *r, batch *b)
 		arena *a = &r->scratch[t];
 		arena_reset(a);
 		double ta = now_s();
+		char why[WHY_MAX];
 		for (size_t i = lo; i < hi; i++) {
-			char *why = arena_alloc(a, WHY_MAX);
-			b->why[i] = why;
 			b->id[i] = (rows_value){NULL, 0, ROWS_VALUE_ABSENT};
-			if (!why) {
-				oom = 1;
-				b->reason[i] = ROWS_TOO_LONG;
-				continue;
-			}
+			b->why[i] = NULL;
+			rows_reason reason;
 			if (b->too_long[i]) {
 				snprintf(why, WHY_MAX, "record longer than input.max_record_bytes (%zu bytes)",
 					 r->spec->input.max_record_bytes);
-				b->reason[i] = ROWS_TOO_LONG;
-				continue;
+				reason = ROWS_TOO_LONG;
+			} else {
+				reason = rows_parse(&r->plan, b->buf + b->off[i], b->rlen[i], b->x + i * ni, &b->id[i],
+						    b->incl + i * ninc, a, why, WHY_MAX);
 			}
-			b->reason[i] = (uint8_t)rows_parse(&r->plan, b->buf + b->off[i], b->rlen[i], b->x + i * ni,
-							   &b->id[i], b->incl + i * ninc, a, why, WHY_MAX);
+			b->reason[i] = (uint8_t)reason;
+			/* Rejects are rare: only they keep their explanation. */
+			if (reason && !(b->why[i] = arena_strndup(a, why, strlen(why))))
+				oom = 1;
 		}
 		double tb = now_s();
 		if (hi > lo && m->backend->predict(m, b->x + lo * ni, hi - lo, b->y + lo * no, a) < 0)
@@ -495,7 +495,7 @@ static int process_batch(run *r, batch *b)
 				for (size_t k = 0; k < no; k++)
 					if (!isfinite(y[k])) {
 						reason = ROWS_BAD_SCORE;
-						snprintf(b->why[i], WHY_MAX, "the model gave a non-finite score");
+						b->why[i] = "the model gave a non-finite score";
 						break;
 					}
 			}

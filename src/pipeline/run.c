@@ -339,7 +339,8 @@ static int fill_batch(run *r, batch *b, size_t limit)
 	b->first_row = r->rows + 1;
 	if (batch_grow(b, r->carry_len + READ_CHUNK))
 		return bf_err_set(&r->rerr, BF_ENOMEM, "", 0, 0, "out of memory");
-	memcpy(b->buf, r->carry, r->carry_len);
+	if (r->carry_len)
+		memcpy(b->buf, r->carry, r->carry_len);
 	b->len = r->carry_len;
 	size_t pos = 0, max = r->spec->input.max_record_bytes;
 	while (b->n < limit && pos < MAX_BATCH_BYTES) {
@@ -375,7 +376,8 @@ static int fill_batch(run *r, batch *b, size_t limit)
 		r->carry = p;
 		r->carry_cap = rest;
 	}
-	memcpy(r->carry, b->buf + pos, rest);
+	if (rest)
+		memcpy(r->carry, b->buf + pos, rest);
 	r->carry_len = rest;
 	b->len = pos;
 	if (b->n == 0 && r->src_eof && rest == 0)

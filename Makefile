@@ -55,12 +55,18 @@ test: deps
 	@$(MAKE) --no-print-directory all tests-built
 	@scripts/run_tests.sh $(BUILD)
 
-tests-built: $(TESTS)
+tests-built: $(TESTS) $(BUILD)/inject_errors.so
+
+# The failing-write shim for the disk-full end-to-end case (not sanitized:
+# it is preloaded before everything else).
+$(BUILD)/inject_errors.so: scripts/inject_errors.c
+	@mkdir -p $(dir $@)
+	$(CC) -std=c11 -O2 -Wall -Wextra -shared -fPIC -o $@ $< -ldl
 
 unit: all tests-built
 	@scripts/run_tests.sh $(BUILD) unit
 
-e2e: all
+e2e: all $(BUILD)/inject_errors.so
 	@scripts/run_tests.sh $(BUILD) e2e
 
 asan: deps

@@ -56,7 +56,7 @@ int sink_open(const char *path, int zstd_level, sink **out, bf_error *err)
 {
 	*out = NULL;
 	sink *s = calloc(1, sizeof *s);
-	if (!s || !(s->buf = malloc(SINK_BUF)) || !(s->path = strdup(path))) {
+	if (!s || !(s->buf = malloc(SINK_BUF)) || !(s->path = strdup(strcmp(path, "-") ? path : "<stdout>"))) {
 		if (s)
 			free(s->buf);
 		free(s);

@@ -35,9 +35,17 @@ typedef struct model_input {
 
 typedef struct model model;
 
+/* What the spec says about the model beyond its file; NULL = defaults. */
+typedef struct model_options {
+	size_t trees;          /* tree models: use the first N iterations; 0 = all */
+	int raw;               /* tree models: output margins, not probabilities */
+	char **classes;        /* names for classes 0..K-1 where the file has none */
+	size_t n_classes;
+} model_options;
+
 typedef struct model_backend {
 	const char *name;
-	int (*load)(model *m, const char *text, size_t len, bf_error *err);
+	int (*load)(model *m, const char *text, size_t len, const model_options *opt, bf_error *err);
 	/* Scores n rows. x: (n, n_inputs), NaN = missing, categories as indices.
 	 * out: (n, n_outputs). Returns 0, or -1 when out of memory. */
 	int (*predict)(const model *m, const double *x, size_t n, double *out, arena *scratch);
@@ -56,6 +64,7 @@ struct model {
 	model_input *inputs;    /* (n_inputs) */
 	size_t n_inputs;
 	size_t n_outputs;       /* values per row from predict */
+	int raw;                /* outputs are margins (written as "margin"/"margins") */
 	uint64_t n_params;
 	uint64_t file_bytes;
 	char sha256[65];        /* of the model file, hex */
@@ -63,8 +72,12 @@ struct model {
 	void *impl;             /* the backend's own state */
 };
 
-/* Loads the model file at path as `kind` (logistic, linear, mlp).
- * Returns BF_OK, or BF_EMODEL/BF_ESPEC with err filled (path = model file). */
+/* Loads the model file at path as `kind` (logistic, linear, mlp, xgboost,
+ * lightgbm) with the spec's options (NULL ok). Returns BF_OK, or
+ * BF_EMODEL/BF_ESPEC with err filled (path = model file). */
+int model_load_opts(const char *kind, const char *path, const model_options *opt, model **out,
+		    bf_error *err);
+/* model_load_opts with default options. */
 int model_load(const char *kind, const char *path, model **out, bf_error *err);
 void model_free(model *m);
 /* Index of the input named name, or -1. */
@@ -72,5 +85,6 @@ int model_input_index(const model *m, const char *name);
 
 /* The backends. */
 extern const model_backend tabular_backend;
+extern const model_backend trees_backend;
 
 #endif

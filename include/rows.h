@@ -53,6 +53,11 @@ typedef struct row_plan {
 	char **columns;          /* CSV: the header's names (n_columns); JSONL: NULL */
 	size_t n_columns;
 	int *input_col;          /* (n_inputs) CSV column index of each model input, -1 = none */
+	char **level;            /* (n_inputs) indicator inputs: 1 when the column's text is this level; else NULL */
+	uint32_t *level_len;     /* (n_inputs) */
+	strmap *codes;           /* (n_inputs) features.categories: level text -> code; empty map = none */
+	int *next_input;         /* (n_inputs) JSONL: next input reading the same field, -1 = none */
+	uint8_t *plain;          /* (n_inputs) 1 = a plain number input (the fast path applies) */
 	int id_col;              /* CSV column of the id field, -1 = row number */
 	int *include_col;        /* (n_include) CSV column of each include field */
 	char **include;          /* (n_include) field names */

@@ -25,6 +25,13 @@ typedef struct spec_pair {
 	char *value;
 } spec_pair;
 
+/* A name with a list of strings (features.categories: feature -> levels). */
+typedef struct spec_list {
+	char *key;
+	char **items;
+	size_t n_items;
+} spec_list;
+
 /* Where a key was written, for errors found after loading (model path missing, ...). */
 typedef struct spec_mark {
 	char *file;     /* spec path, or "--set" for an override */
@@ -52,6 +59,9 @@ typedef struct job_spec {
 	struct {
 		char *kind;              /* required: logistic | linear | mlp | xgboost | lightgbm | fasttext | bert */
 		char *path;              /* required */
+		size_t trees;            /* model.trees: use the first N trees (iterations); 0 = all */
+		char **classes;          /* model.classes: names of classes 0..K-1 (tree models) */
+		size_t n_classes;
 		spec_mark path_mark;
 	} model;
 
@@ -60,6 +70,13 @@ typedef struct job_spec {
 		double missing_value;    /* features.missing: <number> instead of nan */
 		spec_pair *columns;      /* features.columns: {model_feature: input_column} */
 		size_t n_columns;
+		spec_list *categories;   /* features.categories: {feature: [level0, level1, ...]}: text -> code */
+		size_t n_categories;
+		spec_pair *onehot;       /* features.onehot: {input_column: prefix}: <prefix><level> = indicator */
+		size_t n_onehot;
+		spec_pair *indicators;   /* features.indicators: {model_feature: "column=level"} */
+		size_t n_indicators;
+		int by_position;         /* features.by_position: model feature k reads CSV column k */
 	} features;
 
 	size_t batch_rows;           /* batch.rows; 0 = auto (the default) */
@@ -72,6 +89,7 @@ typedef struct job_spec {
 		int zstd_level;          /* 1..19, default 3 */
 		char **include;          /* output.include */
 		size_t n_include;
+		int raw;                 /* output.raw: the margin instead of probabilities (tree models) */
 		spec_mark path_mark;
 	} output;
 

@@ -57,6 +57,12 @@ static char *read_file(const char *path, size_t *len, bf_error *err)
 
 int model_load(const char *kind, const char *path, model **out, bf_error *err)
 {
+	return model_load_opts(kind, path, NULL, out, err);
+}
+
+int model_load_opts(const char *kind, const char *path, const model_options *opt, model **out,
+		    bf_error *err)
+{
 	*out = NULL;
 	const model_backend *backend = NULL;
 	for (size_t i = 0; i < sizeof kinds / sizeof *kinds; i++)
@@ -64,7 +70,8 @@ int model_load(const char *kind, const char *path, model **out, bf_error *err)
 			backend = kinds[i].backend;
 	if (!backend)
 		return bf_err_set(err, BF_ESPEC, "", 0, 0,
-				  "model kind '%s' is not supported; expected logistic, linear or mlp", kind);
+				  "model kind '%s' is not supported; expected logistic, linear, mlp, xgboost or lightgbm",
+				  kind);
 	size_t len;
 	char *text = read_file(path, &len, err);
 	if (!text)
@@ -80,7 +87,7 @@ int model_load(const char *kind, const char *path, model **out, bf_error *err)
 	m->file_bytes = len;
 	m->auto_batch_rows = 8192;
 	sha256_hex(text, len, m->sha256);
-	int rc = backend->load(m, text, len, err);
+	int rc = backend->load(m, text, len, opt, err);
 	free(text);
 	if (rc) {
 		model_free(m);

@@ -385,8 +385,9 @@ static int load_mlp(loader *L, model *m, tabular *t, const json_value *root)
 
 static void tab_free(model *m);
 
-static int tab_load(model *m, const char *text, size_t len, bf_error *err)
+static int tab_load(model *m, const char *text, size_t len, const model_options *opt, bf_error *err)
 {
+	(void)opt;
 	loader L = {m->path, err};
 	arena a;
 	arena_init(&a, 1 << 20);

@@ -585,7 +585,8 @@ static int run_open(run *r, const job_spec *spec, bf_error *err)
 	queue_init(&r->free_q);
 	queue_init(&r->full_q);
 	queue_init(&r->done_q);
-	int rc = model_load(spec->model.kind, spec->model.path, &r->m, err);
+	model_options mopt = {spec->model.trees, spec->output.raw, spec->model.classes, spec->model.n_classes};
+	int rc = model_load_opts(spec->model.kind, spec->model.path, &mopt, &r->m, err);
 	if (rc) {
 		if (rc == BF_ESPEC && err) {
 			/* The model contradicts the spec: point at the spec's key. */

@@ -54,6 +54,47 @@ static const char *column_for(const job_spec *spec, const char *feature)
 	return feature;
 }
 
+/* Where model input `name` comes from: *column is the input field; *level
+ * is set (malloc'd) when the input is an indicator of column == level, from
+ * features.indicators or a features.onehot prefix. has_column (NULL ok: JSON
+ * lines, where any field may appear) says whether the input has a field. */
+static int resolve_input(const job_spec *spec, const char *name, int (*has_column)(void *, const char *),
+			 void *ctx, const char **column, char **level)
+{
+	*level = NULL;
+	*column = column_for(spec, name);
+	for (size_t k = 0; k < spec->features.n_indicators; k++) {
+		const spec_pair *ind = &spec->features.indicators[k];
+		if (strcmp(ind->key, name) != 0)
+			continue;
+		const char *eq = strchr(ind->value, '=');
+		if (!eq)
+			return -1;
+		*column = ind->value; /* caller cuts at '=' */
+		*level = strdup(eq + 1);
+		return *level ? 0 : -2;
+	}
+	if (has_column && has_column(ctx, *column))
+		return 0;
+	for (size_t k = 0; k < spec->features.n_onehot; k++) {
+		const spec_pair *oh = &spec->features.onehot[k];
+		size_t plen = strlen(oh->value);
+		if (strncmp(name, oh->value, plen) != 0 || (has_column && !has_column(ctx, oh->key)))
+			continue;
+		*column = oh->key;
+		*level = strdup(name + plen);
+		return *level ? 0 : -2;
+	}
+	return 0;
+}
+
+/* Marks the inputs that are plain numbers (no indicator, no level codes). */
+static void plan_finish(row_plan *p)
+{
+	for (size_t i = 0; i < p->m->n_inputs; i++)
+		p->plain[i] = p->m->inputs[i].type == MODEL_INPUT_NUMBER && !p->level[i] && !p->codes[i].count;
+}
+
 static int plan_common(row_plan *p, const model *m, const job_spec *spec, bf_error *err)
 {
 	memset(p, 0, sizeof *p);
@@ -66,6 +107,25 @@ static int plan_common(row_plan *p, const model *m, const job_spec *spec, bf_err
 	p->missing_value = spec->features.missing_value;
 	p->n_include = spec->output.n_include;
 	p->input_col = malloc((m->n_inputs + 1) * sizeof *p->input_col);
+	p->level = calloc(m->n_inputs + 1, sizeof *p->level);
+	p->level_len = calloc(m->n_inputs + 1, sizeof *p->level_len);
+	p->codes = calloc(m->n_inputs + 1, sizeof *p->codes);
+	p->next_input = malloc((m->n_inputs + 1) * sizeof *p->next_input);
+	p->plain = calloc(m->n_inputs + 1, 1);
+	if (!p->level || !p->level_len || !p->codes || !p->next_input || !p->plain)
+		return bf_err_set(err, BF_ENOMEM, "", 0, 0, "out of memory");
+	for (size_t i = 0; i < m->n_inputs; i++) {
+		strmap_init(&p->codes[i]);
+		p->next_input[i] = -1;
+		for (size_t k = 0; k < spec->features.n_categories; k++) {
+			const spec_list *c = &spec->features.categories[k];
+			if (strcmp(c->key, m->inputs[i].name) != 0)
+				continue;
+			for (size_t j = 0; j < c->n_items; j++)
+				if (strmap_put(&p->codes[i], c->items[j], strlen(c->items[j]), (int32_t)j) < 0)
+					return bf_err_set(err, BF_ENOMEM, "", 0, 0, "out of memory");
+		}
+	}
 	p->include_col = malloc((p->n_include + 1) * sizeof *p->include_col);
 	p->include = calloc(p->n_include + 1, sizeof *p->include);
 	if (!p->input_col || !p->include_col || !p->include)
@@ -86,6 +146,18 @@ static int find_column(const char *const *header, const uint32_t *len, size_t n,
 	return -1;
 }
 
+typedef struct csv_header {
+	const char *const *names;
+	const uint32_t *len;
+	size_t n;
+} csv_header;
+
+static int has_csv_column(void *ctx, const char *name)
+{
+	const csv_header *h = ctx;
+	return find_column(h->names, h->len, h->n, name) >= 0;
+}
+
 int rows_plan_csv(row_plan *p, const model *m, const job_spec *spec, const char *const *header,
 		  const uint32_t *header_len, size_t n, const char *input_path, bf_error *err)
 {
@@ -101,9 +173,35 @@ int rows_plan_csv(row_plan *p, const model *m, const job_spec *spec, const char 
 
 	char missing[1024] = "";
 	size_t n_missing = 0;
-	for (size_t i = 0; i < m->n_inputs; i++) {
-		const char *col = column_for(spec, m->inputs[i].name);
-		p->input_col[i] = find_column(header, header_len, n, col);
+	csv_header hdr = {header, header_len, n};
+	int id_at = spec->input.id_field ? find_column(header, header_len, n, spec->input.id_field) : -1;
+	for (size_t i = 0, pos = 0; i < m->n_inputs; i++) {
+		const char *col;
+		char *level;
+		int rc = resolve_input(spec, m->inputs[i].name, has_csv_column, &hdr, &col, &level);
+		if (rc == -1)
+			return bf_err_set(err, BF_ESPEC, "", 0, 0,
+					  "features.indicators.%s must be \"column=level\"", m->inputs[i].name);
+		if (rc == -2)
+			return bf_err_set(err, BF_ENOMEM, "", 0, 0, "out of memory");
+		char colbuf[512];
+		if (level) {
+			/* indicators give "column=level": keep the column part */
+			const char *eq = strchr(col, '=');
+			snprintf(colbuf, sizeof colbuf, "%.*s", eq ? (int)(eq - col) : (int)strlen(col), col);
+			col = colbuf;
+			p->level[i] = level;
+			p->level_len[i] = (uint32_t)strlen(level);
+		}
+		if (spec->features.by_position && !level) {
+			/* model feature k reads column k, the id column skipped */
+			if (pos == (size_t)id_at)
+				pos++;
+			p->input_col[i] = pos < n ? (int)pos : -1;
+			pos++;
+		} else {
+			p->input_col[i] = find_column(header, header_len, n, col);
+		}
 		if (p->input_col[i] < 0) {
 			size_t used = strlen(missing);
 			snprintf(missing + used, sizeof missing - used, "%s'%s'", n_missing ? ", " : "", col);
@@ -133,6 +231,7 @@ int rows_plan_csv(row_plan *p, const model *m, const job_spec *spec, const char 
 			return bf_err_set(err, BF_EINPUT, input_path, 1, 0,
 					  "output.include field '%s' is not a column of the input", p->include[k]);
 	}
+	plan_finish(p);
 	return BF_OK;
 }
 
@@ -166,12 +265,33 @@ int rows_plan_jsonl(row_plan *p, const model *m, const job_spec *spec, bf_error 
 		return bf_err_set(err, BF_ENOMEM, "", 0, 0, "out of memory");
 	p->slots = slots;
 	size_t n = 0;
-	for (size_t i = 0; i < m->n_inputs; i++)
-		slots[slot_for(p, slots, &n, column_for(spec, m->inputs[i].name))].input = (int)i;
+	for (size_t i = 0; i < m->n_inputs; i++) {
+		const char *col;
+		char *level;
+		int rc = resolve_input(spec, m->inputs[i].name, NULL, NULL, &col, &level);
+		if (rc == -1)
+			return bf_err_set(err, BF_ESPEC, "", 0, 0,
+					  "features.indicators.%s must be \"column=level\"", m->inputs[i].name);
+		if (rc == -2)
+			return bf_err_set(err, BF_ENOMEM, "", 0, 0, "out of memory");
+		char colbuf[512];
+		if (level) {
+			const char *eq = strchr(col, '=');
+			snprintf(colbuf, sizeof colbuf, "%.*s", eq ? (int)(eq - col) : (int)strlen(col), col);
+			col = colbuf;
+			p->level[i] = level;
+			p->level_len[i] = (uint32_t)strlen(level);
+		}
+		key_slot *ks = &slots[slot_for(p, slots, &n, col)];
+		/* several inputs may read one field (indicators of one column) */
+		p->next_input[i] = ks->input;
+		ks->input = (int)i;
+	}
 	if (spec->input.id_field)
 		slots[slot_for(p, slots, &n, spec->input.id_field)].is_id = 1;
 	for (size_t k = 0; k < p->n_include; k++)
 		slots[slot_for(p, slots, &n, p->include[k])].include = (int)k;
+	plan_finish(p);
 	return BF_OK;
 }
 
@@ -182,6 +302,16 @@ void rows_plan_free(row_plan *p)
 			free(p->columns[c]);
 	free(p->columns);
 	free(p->slots);
+	if (p->codes && p->m)
+		for (size_t i = 0; i < p->m->n_inputs; i++) {
+			strmap_free(&p->codes[i]);
+			free(p->level[i]);
+		}
+	free(p->codes);
+	free(p->level);
+	free(p->level_len);
+	free(p->next_input);
+	free(p->plain);
 	free(p->input_col);
 	free(p->include_col);
 	if (p->include)
@@ -203,9 +333,23 @@ static rows_reason text_value(const row_plan *p, size_t i, const char *s, size_t
 			      char *why, size_t why_size)
 {
 	const model_input *in = &p->m->inputs[i];
+	if (p->level[i]) {
+		*x = len == p->level_len[i] && memcmp(s, p->level[i], len) == 0;
+		return ROWS_OK;
+	}
 	if (in->type == MODEL_INPUT_CATEGORY) {
 		int32_t k = strmap_get(&in->categories, s, len);
 		*x = k >= 0 ? k : is_na_token(s, len) ? NAN : -1;
+		return ROWS_OK;
+	}
+	if (p->codes[i].count) {
+		/* features.categories: a level's code; codes given as numbers pass
+		 * through; an unknown level is missing (as pandas' code -1). */
+		int32_t k = strmap_get(&p->codes[i], s, len);
+		if (k >= 0)
+			*x = k;
+		else if (num_parse(s, len, x) != 0)
+			*x = NAN;
 		return ROWS_OK;
 	}
 	if (num_parse(s, len, x) == 0)
@@ -286,7 +430,7 @@ static rows_reason parse_csv(const row_plan *p, const char *rec, size_t len, dou
 	const model *m = p->m;
 	for (size_t i = 0; i < m->n_inputs; i++) {
 		const csv_field *c = &f[p->input_col[i]];
-		if (m->inputs[i].type == MODEL_INPUT_NUMBER && num_parse_short(c->ptr, c->len, &x[i]) == 0)
+		if (p->plain[i] && num_parse_short(c->ptr, c->len, &x[i]) == 0)
 			continue;
 		rows_reason r = text_value(p, i, c->ptr, c->len, &x[i], why, why_size);
 		if (r)
@@ -309,6 +453,12 @@ static rows_reason json_input(const row_plan *p, size_t i, const json_value *v, 
 			      size_t why_size)
 {
 	const model_input *in = &p->m->inputs[i];
+	if (p->level[i]) {
+		const char *t = v->type == JSON_STRING ? v->u.string : v->raw;
+		size_t len = v->type == JSON_STRING ? v->len : v->raw_len;
+		*x = v->type != JSON_NULL && len == p->level_len[i] && memcmp(t, p->level[i], len) == 0;
+		return ROWS_OK;
+	}
 	switch (v->type) {
 	case JSON_NULL:
 		*x = NAN;
@@ -361,7 +511,7 @@ static rows_reason parse_jsonl(const row_plan *p, const char *rec, size_t len, d
 	}
 	const model *m = p->m;
 	for (size_t i = 0; i < m->n_inputs; i++)
-		x[i] = NAN;
+		x[i] = p->level[i] ? 0 : NAN;
 	*id = p->has_id_field ? (rows_value){NULL, 0, ROWS_VALUE_ABSENT} : (rows_value){NULL, 0, ROWS_VALUE_ROWNUM};
 	for (size_t k = 0; k < p->n_include; k++)
 		incl[k] = (rows_value){NULL, 0, ROWS_VALUE_ABSENT};
@@ -372,8 +522,8 @@ static rows_reason parse_jsonl(const row_plan *p, const char *rec, size_t len, d
 		if (s < 0)
 			continue;
 		const key_slot *ks = &slots[s];
-		if (ks->input >= 0) {
-			rows_reason r = json_input(p, (size_t)ks->input, &mb->value, &x[ks->input], why, why_size);
+		for (int in = ks->input; in >= 0; in = p->next_input[in]) {
+			rows_reason r = json_input(p, (size_t)in, &mb->value, &x[in], why, why_size);
 			if (r)
 				return r;
 		}

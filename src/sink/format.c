@@ -156,12 +156,12 @@ int fmt_header(const fmt_ctx *c, char *const *include, tbuf *out)
 	const model *m = c->m;
 	int rc = puts_(out, "id");
 	if (m->task == MODEL_TASK_MULTICLASS) {
-		rc |= puts_(out, ",label,score");
+		rc |= puts_(out, m->raw ? ",label,margin" : ",label,score");
 		for (size_t k = 0; k < m->n_classes; k++) {
-			char *name = malloc(strlen(m->classes[k]) + 6);
+			char *name = malloc(strlen(m->classes[k]) + 8);
 			if (!name)
 				return -1;
-			sprintf(name, "prob_%s", m->classes[k]);
+			sprintf(name, "%s%s", m->raw ? "margin_" : "prob_", m->classes[k]);
 			char *lit = csv_literal(name);
 			free(name);
 			if (!lit)
@@ -170,7 +170,7 @@ int fmt_header(const fmt_ctx *c, char *const *include, tbuf *out)
 			free(lit);
 		}
 	} else {
-		rc |= puts_(out, ",score");
+		rc |= puts_(out, m->raw ? ",margin" : ",score");
 	}
 	for (size_t k = 0; k < c->n_include; k++) {
 		char *lit = csv_literal(include[k]);
@@ -277,9 +277,15 @@ int fmt_result(const fmt_ctx *c, tbuf *out, int64_t row, const rows_value *id, c
 	if (m->task == MODEL_TASK_MULTICLASS) {
 		put_lit(out, ",\"label\":");
 		put_mem(out, c->class_json[best], c->class_len[best]);
-		put_lit(out, ",\"score\":");
+		if (m->raw)
+			put_lit(out, ",\"margin\":");
+		else
+			put_lit(out, ",\"score\":");
 		put_num(out, y[best]);
-		put_lit(out, ",\"probs\":{");
+		if (m->raw)
+			put_lit(out, ",\"margins\":{");
+		else
+			put_lit(out, ",\"probs\":{");
 		for (size_t k = 0; k < m->n_classes; k++) {
 			if (k)
 				out->p[out->len++] = ',';
@@ -289,7 +295,10 @@ int fmt_result(const fmt_ctx *c, tbuf *out, int64_t row, const rows_value *id, c
 		}
 		out->p[out->len++] = '}';
 	} else {
-		put_lit(out, ",\"score\":");
+		if (m->raw)
+			put_lit(out, ",\"margin\":");
+		else
+			put_lit(out, ",\"score\":");
 		put_num(out, y[0]);
 	}
 	for (size_t k = 0; k < c->n_include; k++) {

@@ -463,6 +463,7 @@ typedef enum spec_type {
 	SPEC_ENUM,       /* one of .choices */
 	SPEC_STRINGS,    /* a list of strings */
 	SPEC_STRING_MAP, /* a mapping of strings to strings */
+	SPEC_LIST_MAP,   /* a mapping of strings to lists of strings */
 } spec_type;
 
 enum {
@@ -482,7 +483,7 @@ typedef struct spec_key {
 	const int *values;           /* SPEC_ENUM: the int stored per choice; NULL stores the name */
 	const struct spec_key *keys; /* SPEC_MAP: its rows, ended by a row with a NULL name */
 	size_t at, size;             /* the job_spec field; size 0: checked, not stored */
-	size_t count_at;             /* SPEC_STRINGS / SPEC_STRING_MAP: its size_t count field */
+	size_t count_at;             /* SPEC_STRINGS / SPEC_STRING_MAP / SPEC_LIST_MAP: its size_t count field */
 	size_t mark_at;              /* the spec_mark field of the value; 0: none */
 } spec_key;
 
@@ -528,12 +529,18 @@ static const spec_key spec_input_keys[] = {
 static const spec_key spec_model_keys[] = {
 	{"kind", SPEC_ENUM, SPEC_REQUIRED, .choices = spec_model_kinds, SPEC_FIELD(model.kind)},
 	{"path", SPEC_PATH, SPEC_REQUIRED, SPEC_FIELD(model.path), SPEC_MARK(model.path_mark)},
+	{"trees", SPEC_INT, SPEC_AT_LEAST(1), SPEC_FIELD(model.trees)},
+	{"classes", SPEC_STRINGS, SPEC_LIST(model.classes, model.n_classes)},
 	{0},
 };
 
 static const spec_key spec_features_keys[] = {
 	{"missing", SPEC_NUMBER, SPEC_NAN, .def = NAN, SPEC_FIELD(features.missing_value)},
 	{"columns", SPEC_STRING_MAP, SPEC_LIST(features.columns, features.n_columns)},
+	{"categories", SPEC_LIST_MAP, SPEC_LIST(features.categories, features.n_categories)},
+	{"onehot", SPEC_STRING_MAP, SPEC_LIST(features.onehot, features.n_onehot)},
+	{"indicators", SPEC_STRING_MAP, SPEC_LIST(features.indicators, features.n_indicators)},
+	{"by_position", SPEC_BOOL, SPEC_FIELD(features.by_position)},
 	{0},
 };
 
@@ -551,6 +558,7 @@ static const spec_key spec_output_keys[] = {
 	{"compress", SPEC_ENUM, SPEC_CHOICES(spec_compress_names, spec_compress_values), .def = -1,
 	 SPEC_FIELD(output.zstd)},
 	{"include", SPEC_STRINGS, SPEC_LIST(output.include, output.n_include)},
+	{"raw", SPEC_BOOL, SPEC_FIELD(output.raw)},
 	{0},
 };
 
@@ -689,6 +697,9 @@ static void spec_expected(const spec_key *k, char *buf, size_t size)
 		return;
 	case SPEC_STRING_MAP:
 		snprintf(buf, size, "a mapping of strings to strings");
+		return;
+	case SPEC_LIST_MAP:
+		snprintf(buf, size, "a mapping of names to lists of strings");
 		return;
 	case SPEC_ENUM:
 		o += (size_t)snprintf(buf, size, "one of ");
@@ -951,8 +962,9 @@ static char *spec_resolve(const spec_check *c, const spec_node *v)
 	return spec_concat(c->dir, v->text);
 }
 
-static int spec_check_strings(const spec_check *c, const spec_key *k, const spec_node *v,
-			      const char *path)
+/* Copies list v (of strings) into *out; errors name path[i]. */
+static int spec_strings_of(const spec_check *c, const spec_key *k, const spec_node *v, const char *path,
+			   char ***out, size_t *n_out)
 {
 	if (v->kind != SPEC_NODE_LIST)
 		return spec_wrong(c, k, v, path);
@@ -976,6 +988,19 @@ static int spec_check_strings(const spec_check *c, const spec_key *k, const spec
 			return rc;
 		}
 	}
+	*out = list;
+	*n_out = n;
+	return BF_OK;
+}
+
+static int spec_check_strings(const spec_check *c, const spec_key *k, const spec_node *v,
+			      const char *path)
+{
+	char **list;
+	size_t n;
+	int rc = spec_strings_of(c, k, v, path, &list, &n);
+	if (rc)
+		return rc;
 	if (!k->size) {
 		spec_free_strings(list, n);
 		return BF_OK;
@@ -984,6 +1009,51 @@ static int spec_check_strings(const spec_check *c, const spec_key *k, const spec
 	size_t *count = spec_at(c, k->count_at);
 	spec_free_strings(*field, *count);
 	*field = list;
+	*count = n;
+	return BF_OK;
+}
+
+static void spec_free_lists(spec_list *v, size_t n)
+{
+	for (size_t i = 0; v && i < n; i++) {
+		free(v[i].key);
+		spec_free_strings(v[i].items, v[i].n_items);
+	}
+	free(v);
+}
+
+static int spec_check_list_map(const spec_check *c, const spec_key *k, spec_node *v, const char *path)
+{
+	if (v->kind != SPEC_NODE_MAP)
+		return spec_wrong(c, k, v, path);
+	size_t n = v->n_kids / 2;
+	spec_list *lists = n ? calloc(n, sizeof *lists) : NULL;
+	if (n && !lists)
+		return spec_nomem(c->err);
+	for (size_t i = 0; i < n; i++) {
+		const spec_node *key = v->kids[2 * i], *value = v->kids[2 * i + 1];
+		int rc = spec_check_key(c, v, 2 * i, path);
+		char sub[SPEC_PATH_MAX];
+		if (!rc && !spec_is_string(key)) {
+			char found[SPEC_QUOTE_MAX + 32];
+			spec_found(key, false, found, sizeof found);
+			rc = spec_fail(c, key, "keys in '%s' must be strings, found %s", path, found);
+		}
+		if (!rc) {
+			spec_join(sub, sizeof sub, path, key->text);
+			rc = spec_strings_of(c, k, value, sub, &lists[i].items, &lists[i].n_items);
+		}
+		if (!rc && !(lists[i].key = strdup(key->text)))
+			rc = spec_nomem(c->err);
+		if (rc) {
+			spec_free_lists(lists, n);
+			return rc;
+		}
+	}
+	spec_list **field = spec_at(c, k->at);
+	size_t *count = spec_at(c, k->count_at);
+	spec_free_lists(*field, *count);
+	*field = lists;
 	*count = n;
 	return BF_OK;
 }
@@ -1107,6 +1177,8 @@ static int spec_check_value(const spec_check *c, const spec_key *k, const spec_n
 		return spec_check_strings(c, k, v, path);
 	case SPEC_STRING_MAP:
 		return spec_check_string_map(c, k, v, path);
+	case SPEC_LIST_MAP:
+		return spec_check_list_map(c, k, v, path);
 	}
 	if (k->mark_at) {
 		spec_mark *m = spec_at(c, k->mark_at);
@@ -1195,6 +1267,8 @@ static void spec_free_fields(job_spec *s, const spec_key *keys)
 			spec_free_strings(*(char ***)field, *(size_t *)((char *)s + k->count_at));
 		else if (k->type == SPEC_STRING_MAP)
 			spec_free_pairs(*(spec_pair **)field, *(size_t *)((char *)s + k->count_at));
+		else if (k->type == SPEC_LIST_MAP)
+			spec_free_lists(*(spec_list **)field, *(size_t *)((char *)s + k->count_at));
 	}
 }
 

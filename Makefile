@@ -43,7 +43,7 @@ $(BUILD)/%.o: %.c $(wildcard include/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -c -o $@ $<
 
-$(BUILD)/test/%_test: src/%_test.c $(BUILD)/libbinfer.a
+$(BUILD)/test/%_test: src/%_test.c $(BUILD)/libbinfer.a $(wildcard include/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(BUILD)/libbinfer.a -lcmocka $(LDLIBS)
 

@@ -74,8 +74,12 @@ asan: deps
 		LDFLAGS="-fsanitize=address,undefined" build-asan/binfer tests-built
 	@ASAN_OPTIONS=detect_leaks=1 scripts/run_tests.sh build-asan
 
-bench: all
+bench: all $(BUILD)/bench_score
 	@scripts/bench.sh
+
+# Model evaluation alone, for the in-memory scoring comparison.
+$(BUILD)/bench_score: scripts/bench_score.c $(BUILD)/libbinfer.a
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(BUILD)/libbinfer.a $(LDLIBS)
 
 demo: deps
 	@$(MAKE) --no-print-directory all

@@ -19,7 +19,16 @@ typedef enum model_task {
 	MODEL_TASK_BINARY,     /* one output: probability of classes[1] */
 	MODEL_TASK_MULTICLASS, /* n_classes outputs: class probabilities */
 	MODEL_TASK_REGRESSION, /* one output: the value */
+	MODEL_TASK_TAGS,       /* text models: top_k (class index, score) pairs, index -1 = none,
+				  then the row's token count: n_outputs = 2 * top_k + 1 */
+	MODEL_TASK_EMBED,      /* text models: the embedding (n_outputs - 1 values), then the token count */
 } model_task;
+
+/* A row's text for text models: the input's text_fields joined by a space. */
+typedef struct text_span {
+	const char *ptr;
+	size_t len;
+} text_span;
 
 typedef enum model_input_type {
 	MODEL_INPUT_NUMBER,
@@ -38,6 +47,8 @@ typedef struct model model;
 /* What the spec says about the model beyond its file; NULL = defaults. */
 typedef struct model_options {
 	size_t trees;          /* tree models: use the first N iterations; 0 = all */
+	int top_k;             /* text models: tags per row (default 1; -1 = all) */
+	double threshold;      /* text models: tags scoring below are dropped */
 	int raw;               /* tree models: output margins, not probabilities */
 	char **classes;        /* names for classes 0..K-1 where the file has none */
 	size_t n_classes;
@@ -49,6 +60,8 @@ typedef struct model_backend {
 	/* Scores n rows. x: (n, n_inputs), NaN = missing, categories as indices.
 	 * out: (n, n_outputs). Returns 0, or -1 when out of memory. */
 	int (*predict)(const model *m, const double *x, size_t n, double *out, arena *scratch);
+	/* Text models (model.text_input): scores n texts into out (n, n_outputs). */
+	int (*predict_text)(const model *m, const text_span *text, size_t n, double *out, arena *scratch);
 	/* Writes the backend's part of `binfer inspect` (one "key: value" a line). */
 	void (*describe)(const model *m, FILE *f);
 	void (*free)(model *m);
@@ -65,6 +78,8 @@ struct model {
 	size_t n_inputs;
 	size_t n_outputs;       /* values per row from predict */
 	int raw;                /* outputs are margins (written as "margin"/"margins") */
+	int text_input;         /* reads text (input.text_fields), scored by predict_text */
+	size_t top_k;           /* MODEL_TASK_TAGS: tags per row at most */
 	uint64_t n_params;
 	uint64_t file_bytes;
 	char sha256[65];        /* of the model file, hex */

@@ -58,6 +58,9 @@ typedef struct row_plan {
 	strmap *codes;           /* (n_inputs) features.categories: level text -> code; empty map = none */
 	int *next_input;         /* (n_inputs) JSONL: next input reading the same field, -1 = none */
 	uint8_t *plain;          /* (n_inputs) 1 = a plain number input (the fast path applies) */
+	char **text;             /* text models: input.text_fields (default "text"); NULL otherwise */
+	size_t n_text;
+	int *text_col;           /* (n_text) CSV column of each text field */
 	int id_col;              /* CSV column of the id field, -1 = row number */
 	int *include_col;        /* (n_include) CSV column of each include field */
 	char **include;          /* (n_include) field names */
@@ -78,6 +81,12 @@ int rows_plan_csv(row_plan *p, const model *m, const job_spec *spec, const char 
 /* Builds the plan for JSON lines (fields are looked up by name in each row). */
 int rows_plan_jsonl(row_plan *p, const model *m, const job_spec *spec, bf_error *err);
 void rows_plan_free(row_plan *p);
+
+/* For text models: joins the record's text_fields with single spaces into
+ * *text (pointing into the record or the arena); an absent or null field
+ * adds nothing. Fills id and incl as rows_parse does. */
+rows_reason rows_parse_text(const row_plan *p, const char *rec, size_t len, text_span *text, rows_value *id,
+			    rows_value *incl, arena *scratch, char *why, size_t why_size);
 
 /* Parses one record into x (n_inputs values: NaN = missing, categories as
  * indices, -1 = unknown), *id and incl (n_include). Returns ROWS_OK or a

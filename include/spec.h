@@ -60,6 +60,8 @@ typedef struct job_spec {
 		char *kind;              /* required: logistic | linear | mlp | xgboost | lightgbm | fasttext | bert */
 		char *path;              /* required */
 		size_t trees;            /* model.trees: use the first N trees (iterations); 0 = all */
+		int top_k;               /* model.top_k: tags per row (text models), default 1, -1 = all */
+		double threshold;        /* model.threshold: drop tags scoring below, default 0 */
 		char **classes;          /* model.classes: names of classes 0..K-1 (tree models) */
 		size_t n_classes;
 		spec_mark path_mark;

@@ -64,6 +64,7 @@ typedef struct batch {
 	const char **why;        /* (cap_rows) explanation of a reject, in the thread's arena */
 	rows_value *id;          /* (cap_rows) */
 	rows_value *incl;        /* (cap_rows, n_include) */
+	text_span *text;         /* (cap_rows) text models: each row's text */
 	/* text, one buffer per compute thread, written in thread order */
 	tbuf *out, *rej;         /* (threads) */
 	tbuf *z;                 /* (threads) out compressed as one zstd frame, when zstd */
@@ -177,10 +178,11 @@ static int batch_alloc(run *r, batch *b)
 	b->why = malloc(rows * sizeof *b->why);
 	b->id = malloc(rows * sizeof *b->id);
 	b->incl = malloc(rows * ninc * sizeof *b->incl);
+	b->text = malloc(rows * sizeof *b->text);
 	b->out = calloc((size_t)r->threads, sizeof *b->out);
 	b->rej = calloc((size_t)r->threads, sizeof *b->rej);
 	b->z = calloc((size_t)r->threads, sizeof *b->z);
-	return b->z && b->buf && b->off && b->rlen && b->line && b->too_long && b->x && b->y && b->reason && b->why &&
+	return b->z && b->text && b->buf && b->off && b->rlen && b->line && b->too_long && b->x && b->y && b->reason && b->why &&
 			       b->id && b->incl && b->out && b->rej
 		       ? 0
 		       : -1;
@@ -199,6 +201,7 @@ static void batch_free(run *r, batch *b)
 	free(b->why);
 	free(b->id);
 	free(b->incl);
+	free(b->text);
 	for (int t = 0; b->out && t < r->threads; t++) {
 		tbuf_free(&b->out[t]);
 		tbuf_free(&b->rej[t]);
@@ -472,17 +475,23 @@ static int process_batch(run *r, batch *b)
 				snprintf(why, WHY_MAX, "record longer than input.max_record_bytes (%zu bytes)",
 					 r->spec->input.max_record_bytes);
 				reason = ROWS_TOO_LONG;
+			} else if (m->text_input) {
+				reason = rows_parse_text(&r->plan, b->buf + b->off[i], b->rlen[i], &b->text[i], &b->id[i],
+							 b->incl + i * ninc, a, why, WHY_MAX);
 			} else {
 				reason = rows_parse(&r->plan, b->buf + b->off[i], b->rlen[i], b->x + i * ni, &b->id[i],
 						    b->incl + i * ninc, a, why, WHY_MAX);
 			}
+			if (reason && m->text_input)
+				b->text[i] = (text_span){"", 0};
 			b->reason[i] = (uint8_t)reason;
 			/* Rejects are rare: only they keep their explanation. */
 			if (reason && !(b->why[i] = arena_strndup(a, why, strlen(why))))
 				oom = 1;
 		}
 		double tb = now_s();
-		if (hi > lo && m->backend->predict(m, b->x + lo * ni, hi - lo, b->y + lo * no, a) < 0)
+		if (hi > lo && (m->text_input ? m->backend->predict_text(m, b->text + lo, hi - lo, b->y + lo * no, a)
+					       : m->backend->predict(m, b->x + lo * ni, hi - lo, b->y + lo * no, a)) < 0)
 			oom = 1;
 		double tc = now_s();
 
@@ -585,7 +594,12 @@ static int run_open(run *r, const job_spec *spec, bf_error *err)
 	queue_init(&r->free_q);
 	queue_init(&r->full_q);
 	queue_init(&r->done_q);
-	model_options mopt = {spec->model.trees, spec->output.raw, spec->model.classes, spec->model.n_classes};
+	model_options mopt = {.trees = spec->model.trees,
+			      .top_k = spec->model.top_k,
+			      .threshold = spec->model.threshold,
+			      .raw = spec->output.raw,
+			      .classes = spec->model.classes,
+			      .n_classes = spec->model.n_classes};
 	int rc = model_load_opts(spec->model.kind, spec->model.path, &mopt, &r->m, err);
 	if (rc) {
 		if (rc == BF_ESPEC && err) {

@@ -133,6 +133,18 @@ static int plan_common(row_plan *p, const model *m, const job_spec *spec, bf_err
 	for (size_t k = 0; k < p->n_include; k++)
 		if (!(p->include[k] = strdup(spec->output.include[k])))
 			return bf_err_set(err, BF_ENOMEM, "", 0, 0, "out of memory");
+	if (m->text_input) {
+		static char *const default_text[] = {"text"};
+		char *const *names = spec->input.n_text_fields ? spec->input.text_fields : default_text;
+		p->n_text = spec->input.n_text_fields ? spec->input.n_text_fields : 1;
+		p->text = calloc(p->n_text, sizeof *p->text);
+		p->text_col = malloc(p->n_text * sizeof *p->text_col);
+		if (!p->text || !p->text_col)
+			return bf_err_set(err, BF_ENOMEM, "", 0, 0, "out of memory");
+		for (size_t k = 0; k < p->n_text; k++)
+			if (!(p->text[k] = strdup(names[k])))
+				return bf_err_set(err, BF_ENOMEM, "", 0, 0, "out of memory");
+	}
 	strmap_init(&p->keys);
 	return BF_OK;
 }
@@ -231,6 +243,13 @@ int rows_plan_csv(row_plan *p, const model *m, const job_spec *spec, const char 
 			return bf_err_set(err, BF_EINPUT, input_path, 1, 0,
 					  "output.include field '%s' is not a column of the input", p->include[k]);
 	}
+	for (size_t k = 0; k < p->n_text; k++) {
+		p->text_col[k] = find_column(header, header_len, n, p->text[k]);
+		if (p->text_col[k] < 0)
+			return bf_err_set(err, BF_EINPUT, input_path, 1, 0,
+					  "text field '%s' is not a column of the input (set input.text_fields)",
+					  p->text[k]);
+	}
 	plan_finish(p);
 	return BF_OK;
 }
@@ -239,6 +258,7 @@ int rows_plan_csv(row_plan *p, const model *m, const job_spec *spec, const char 
 typedef struct key_slot {
 	int input;    /* model input index or -1 */
 	int include;  /* include index or -1 (a key can only be included once) */
+	int text;     /* text field index or -1 */
 	int is_id;
 } key_slot;
 
@@ -248,7 +268,7 @@ static int32_t slot_for(row_plan *p, key_slot *slots, size_t *n, const char *nam
 	int32_t s = strmap_get(&p->keys, name, strlen(name));
 	if (s < 0) {
 		s = (int32_t)(*n)++;
-		slots[s] = (key_slot){-1, -1, 0};
+		slots[s] = (key_slot){-1, -1, -1, 0};
 		strmap_put(&p->keys, name, strlen(name), s);
 	}
 	return s;
@@ -259,7 +279,7 @@ int rows_plan_jsonl(row_plan *p, const model *m, const job_spec *spec, bf_error 
 	int rc = plan_common(p, m, spec, err);
 	if (rc)
 		return rc;
-	size_t cap = m->n_inputs + p->n_include + 1;
+	size_t cap = m->n_inputs + p->n_include + p->n_text + 1;
 	key_slot *slots = malloc(cap * sizeof *slots);
 	if (!slots)
 		return bf_err_set(err, BF_ENOMEM, "", 0, 0, "out of memory");
@@ -291,6 +311,8 @@ int rows_plan_jsonl(row_plan *p, const model *m, const job_spec *spec, bf_error 
 		slots[slot_for(p, slots, &n, spec->input.id_field)].is_id = 1;
 	for (size_t k = 0; k < p->n_include; k++)
 		slots[slot_for(p, slots, &n, p->include[k])].include = (int)k;
+	for (size_t k = 0; k < p->n_text; k++)
+		slots[slot_for(p, slots, &n, p->text[k])].text = (int)k;
 	plan_finish(p);
 	return BF_OK;
 }
@@ -312,6 +334,10 @@ void rows_plan_free(row_plan *p)
 	free(p->level_len);
 	free(p->next_input);
 	free(p->plain);
+	for (size_t k = 0; p->text && k < p->n_text; k++)
+		free(p->text[k]);
+	free(p->text);
+	free(p->text_col);
 	free(p->input_col);
 	free(p->include_col);
 	if (p->include)
@@ -542,4 +568,127 @@ rows_reason rows_parse(const row_plan *p, const char *rec, size_t len, double *x
 	if (p->format == SPEC_FORMAT_JSONL)
 		return parse_jsonl(p, rec, len, x, id, incl, scratch, why, why_size);
 	return parse_csv(p, rec, len, x, id, incl, scratch, why, why_size);
+}
+
+/* Appends piece to the joined text in buf (cap bytes, NUL not needed). */
+static void join_piece(text_span *parts, size_t k, const char *ptr, size_t len)
+{
+	parts[k].ptr = ptr;
+	parts[k].len = len;
+}
+
+static rows_reason join_text(const row_plan *p, text_span *parts, text_span *text, arena *scratch,
+			     char *why, size_t why_size)
+{
+	size_t total = 0, used = 0, last = 0;
+	for (size_t k = 0; k < p->n_text; k++)
+		if (parts[k].len) {
+			total += parts[k].len + (used ? 1 : 0);
+			used++;
+			last = k;
+		}
+	if (used <= 1) {
+		*text = used ? parts[last] : (text_span){"", 0};
+		return ROWS_OK;
+	}
+	char *buf = arena_alloc(scratch, total + 1);
+	if (!buf) {
+		snprintf(why, why_size, "out of memory");
+		return ROWS_TOO_LONG;
+	}
+	size_t o = 0;
+	for (size_t k = 0; k < p->n_text; k++) {
+		if (!parts[k].len)
+			continue;
+		if (o)
+			buf[o++] = ' ';
+		memcpy(buf + o, parts[k].ptr, parts[k].len);
+		o += parts[k].len;
+	}
+	buf[o] = '\0';
+	*text = (text_span){buf, o};
+	return ROWS_OK;
+}
+
+rows_reason rows_parse_text(const row_plan *p, const char *rec, size_t len, text_span *text, rows_value *id,
+			    rows_value *incl, arena *scratch, char *why, size_t why_size)
+{
+	why[0] = '\0';
+	text_span *parts = arena_alloc(scratch, (p->n_text + 1) * sizeof *parts);
+	if (!parts) {
+		snprintf(why, why_size, "out of memory");
+		return ROWS_TOO_LONG;
+	}
+	for (size_t k = 0; k < p->n_text; k++)
+		join_piece(parts, k, "", 0);
+	if (p->format == SPEC_FORMAT_JSONL) {
+		json_value *root;
+		json_error jerr;
+		if (json_parse(rec, len, scratch, &root, &jerr) < 0) {
+			snprintf(why, why_size, "%s (at byte %zu)", jerr.message, jerr.offset + 1);
+			return strstr(jerr.message, "UTF-8") ? ROWS_BAD_UTF8 : ROWS_BAD_JSON;
+		}
+		if (root->type != JSON_OBJECT) {
+			snprintf(why, why_size, "expected a JSON object, found %s", json_type_name(root->type));
+			return ROWS_NOT_OBJECT;
+		}
+		*id = p->has_id_field ? (rows_value){NULL, 0, ROWS_VALUE_ABSENT} : (rows_value){NULL, 0, ROWS_VALUE_ROWNUM};
+		for (size_t k = 0; k < p->n_include; k++)
+			incl[k] = (rows_value){NULL, 0, ROWS_VALUE_ABSENT};
+		const key_slot *slots = p->slots;
+		for (uint32_t j = 0; j < root->len; j++) {
+			const json_member *mb = &root->u.members[j];
+			int32_t s = strmap_get(&p->keys, mb->key, mb->key_len);
+			if (s < 0)
+				continue;
+			const key_slot *ks = &slots[s];
+			const json_value *v = &mb->value;
+			if (ks->text >= 0) {
+				if (v->type == JSON_STRING)
+					join_piece(parts, (size_t)ks->text, v->u.string, v->len);
+				else if (v->type == JSON_NULL)
+					join_piece(parts, (size_t)ks->text, "", 0);
+				else
+					join_piece(parts, (size_t)ks->text, v->raw, v->raw_len);
+			}
+			if (ks->is_id && v->type != JSON_NULL)
+				*id = json_out(v);
+			if (ks->include >= 0)
+				incl[ks->include] = json_out(v);
+		}
+		return join_text(p, parts, text, scratch, why, why_size);
+	}
+	size_t off = utf8_check(rec, len);
+	if (off != len) {
+		snprintf(why, why_size, "invalid UTF-8 byte 0x%02x at byte %zu", (unsigned char)rec[off], off + 1);
+		return ROWS_BAD_UTF8;
+	}
+	size_t cap = p->n_columns + 1;
+	csv_field *f = arena_alloc(scratch, cap * sizeof *f);
+	char *buf = arena_alloc(scratch, len + 1);
+	if (!f || !buf) {
+		snprintf(why, why_size, "out of memory");
+		return ROWS_TOO_LONG;
+	}
+	csv_error cerr;
+	int64_t n = csv_split(rec, len, p->delimiter, '"', f, cap, buf, &cerr);
+	if (n < 0) {
+		snprintf(why, why_size, "%s (at byte %zu)", cerr.message, cerr.offset + 1);
+		return ROWS_BAD_CSV;
+	}
+	if (p->id_col >= 0 && p->id_col < n)
+		*id = (rows_value){f[p->id_col].ptr, f[p->id_col].len, ROWS_VALUE_TEXT};
+	else
+		*id = (rows_value){NULL, 0, p->id_col >= 0 ? ROWS_VALUE_ABSENT : ROWS_VALUE_ROWNUM};
+	if ((size_t)n != p->n_columns) {
+		snprintf(why, why_size, "expected %zu fields as in the header, found %lld", p->n_columns, (long long)n);
+		return ROWS_FIELD_COUNT;
+	}
+	for (size_t k = 0; k < p->n_include; k++) {
+		const csv_field *c = &f[p->include_col[k]];
+		incl[k] = (rows_value){c->ptr, c->len, ROWS_VALUE_TEXT};
+	}
+	for (size_t k = 0; k < p->n_text; k++)
+		join_piece(parts, k, f[p->text_col[k]].ptr, f[p->text_col[k]].len);
+	return join_text(p, parts, text, scratch, why, why_size);
 }

@@ -99,6 +99,14 @@ int fmt_init(fmt_ctx *c, spec_format format, const model *m, char *const *includ
 		c->class_len[k] = strlen(c->class_json[k]);
 		c->fixed_bound += 2 * c->class_len[k] + 40;
 	}
+	if (m->task == MODEL_TASK_TAGS || m->task == MODEL_TASK_EMBED) {
+		/* Only top_k labels per row are written, or the embedding's numbers. */
+		size_t longest = 0;
+		for (size_t k = 0; k < m->n_classes; k++)
+			if (c->class_len[k] > longest)
+				longest = c->class_len[k];
+		c->fixed_bound = 64 + m->n_outputs * (2 * longest + 48);
+	}
 	for (size_t k = 0; k < n_include; k++) {
 		char *lit = json_literal(include[k]);
 		if (!lit)
@@ -155,7 +163,11 @@ int fmt_header(const fmt_ctx *c, char *const *include, tbuf *out)
 		return 0;
 	const model *m = c->m;
 	int rc = puts_(out, "id");
-	if (m->task == MODEL_TASK_MULTICLASS) {
+	if (m->task == MODEL_TASK_TAGS) {
+		rc |= puts_(out, ",labels,scores");
+	} else if (m->task == MODEL_TASK_EMBED) {
+		rc |= puts_(out, ",embedding");
+	} else if (m->task == MODEL_TASK_MULTICLASS) {
 		rc |= puts_(out, m->raw ? ",label,margin" : ",label,score");
 		for (size_t k = 0; k < m->n_classes; k++) {
 			char *name = malloc(strlen(m->classes[k]) + 8);
@@ -236,6 +248,86 @@ static void put_mem(tbuf *b, const char *s, size_t n)
 /* A string literal, its length known at compile time. */
 #define put_lit(b, s) put_mem((b), (s), sizeof(s) - 1)
 
+/* Text models: tags (top_k (label, score) pairs, label -1 = none) or an
+ * embedding; the last output (the token count) is not written. */
+static void fmt_text_result(const fmt_ctx *c, tbuf *out, int64_t row, const rows_value *id,
+			    const rows_value *incl, const double *y)
+{
+	const model *m = c->m;
+	size_t n = m->n_outputs - 1;
+	int csv = c->format == SPEC_FORMAT_CSV;
+	if (csv)
+		put_csv_value(out, id, row);
+	else {
+		put_lit(out, "{\"id\":");
+		put_json_value(out, id, row);
+	}
+	if (m->task == MODEL_TASK_EMBED) {
+		if (csv)
+			put_lit(out, ",");
+		else
+			put_lit(out, ",\"embedding\":[");
+		for (size_t k = 0; k < n; k++) {
+			if (k)
+				out->p[out->len++] = csv ? '|' : ',';
+			put_num(out, y[k]);
+		}
+		if (!csv)
+			out->p[out->len++] = ']';
+	} else if (csv) {
+		out->p[out->len++] = ',';
+		size_t start = out->len;
+		int quote = 0;
+		for (size_t k = 0; k + 1 < n && y[k] >= 0; k += 2) {
+			if (k)
+				out->p[out->len++] = '|';
+			const char *label = c->class_csv[(size_t)y[k]];
+			quote |= label[0] == '"';
+			put_mem(out, m->classes[(size_t)y[k]], strlen(m->classes[(size_t)y[k]]));
+		}
+		if (quote || csv_needs_quotes(out->p + start, out->len - start)) {
+			/* re-write the joined labels as one quoted field */
+			size_t len = out->len - start;
+			char *tmp = malloc(len);
+			if (tmp) {
+				memcpy(tmp, out->p + start, len);
+				out->len = start + csv_field(out->p + start, tmp, len);
+				free(tmp);
+			}
+		}
+		out->p[out->len++] = ',';
+		for (size_t k = 0; k + 1 < n && y[k] >= 0; k += 2) {
+			if (k)
+				out->p[out->len++] = '|';
+			put_num(out, y[k + 1]);
+		}
+	} else {
+		put_lit(out, ",\"tags\":[");
+		for (size_t k = 0; k + 1 < n && y[k] >= 0; k += 2) {
+			if (k)
+				out->p[out->len++] = ',';
+			put_lit(out, "{\"label\":");
+			put_mem(out, c->class_json[(size_t)y[k]], c->class_len[(size_t)y[k]]);
+			put_lit(out, ",\"score\":");
+			put_num(out, y[k + 1]);
+			out->p[out->len++] = '}';
+		}
+		out->p[out->len++] = ']';
+	}
+	for (size_t k = 0; k < c->n_include; k++) {
+		if (csv) {
+			out->p[out->len++] = ',';
+			put_csv_value(out, &incl[k], row);
+		} else {
+			put_mem(out, c->include_json[k], c->include_len[k]);
+			put_json_value(out, &incl[k], row);
+		}
+	}
+	if (!csv)
+		out->p[out->len++] = '}';
+	out->p[out->len++] = '\n';
+}
+
 int fmt_result(const fmt_ctx *c, tbuf *out, int64_t row, const rows_value *id, const rows_value *incl,
 	       const double *y)
 {
@@ -245,6 +337,10 @@ int fmt_result(const fmt_ctx *c, tbuf *out, int64_t row, const rows_value *id, c
 		bound += value_bound(&incl[k]) + c->include_len[k];
 	if (tbuf_reserve(out, bound))
 		return -1;
+	if (m->task == MODEL_TASK_TAGS || m->task == MODEL_TASK_EMBED) {
+		fmt_text_result(c, out, row, id, incl, y);
+		return 0;
+	}
 	size_t best = 0;
 	if (m->task == MODEL_TASK_MULTICLASS)
 		for (size_t k = 1; k < m->n_classes; k++)

@@ -530,6 +530,8 @@ static const spec_key spec_model_keys[] = {
 	{"kind", SPEC_ENUM, SPEC_REQUIRED, .choices = spec_model_kinds, SPEC_FIELD(model.kind)},
 	{"path", SPEC_PATH, SPEC_REQUIRED, SPEC_FIELD(model.path), SPEC_MARK(model.path_mark)},
 	{"trees", SPEC_INT, SPEC_AT_LEAST(1), SPEC_FIELD(model.trees)},
+	{"top_k", SPEC_INT, SPEC_AT_LEAST(-1), .def = 1, SPEC_FIELD(model.top_k)},
+	{"threshold", SPEC_NUMBER, .def = 0, SPEC_FIELD(model.threshold)},
 	{"classes", SPEC_STRINGS, SPEC_LIST(model.classes, model.n_classes)},
 	{0},
 };

@@ -52,11 +52,23 @@ typedef struct model_options {
 	int raw;               /* tree models: output margins, not probabilities */
 	char **classes;        /* names for classes 0..K-1 where the file has none */
 	size_t n_classes;
+	/* bert */
+	const char *task;      /* embed | classify | zero_shot; NULL = from the folder */
+	size_t max_length;     /* tokens per text; 0 = the model's limit */
+	char **label_names;    /* zero_shot: (n_labels) label names ... */
+	char **label_texts;    /* ... and the descriptions embedded for them */
+	size_t n_labels;
+	int normalize;         /* -1 = as the folder says */
+	double temperature;    /* zero_shot: softmax temperature; 0 = cosine scores */
+	size_t max_tokens;     /* token budget of one forward pass */
 } model_options;
 
 typedef struct model_backend {
 	const char *name;
 	int (*load)(model *m, const char *text, size_t len, const model_options *opt, bf_error *err);
+	/* Backends whose model is a folder load it themselves (load is NULL);
+	 * they fill m->sha256 and m->file_bytes from their weights file. */
+	int (*load_path)(model *m, const char *path, const model_options *opt, bf_error *err);
 	/* Scores n rows. x: (n, n_inputs), NaN = missing, categories as indices.
 	 * out: (n, n_outputs). Returns 0, or -1 when out of memory. */
 	int (*predict)(const model *m, const double *x, size_t n, double *out, arena *scratch);
@@ -101,5 +113,6 @@ int model_input_index(const model *m, const char *name);
 /* The backends. */
 extern const model_backend tabular_backend;
 extern const model_backend trees_backend;
+extern const model_backend bert_backend;
 
 #endif

@@ -61,6 +61,12 @@ typedef struct job_spec {
 		char *path;              /* required */
 		size_t trees;            /* model.trees: use the first N trees (iterations); 0 = all */
 		int top_k;               /* model.top_k: tags per row (text models), default 1, -1 = all */
+		char *task;              /* model.task (bert): embed | classify | zero_shot; NULL = from the folder */
+		size_t max_length;       /* model.max_length (bert): tokens per text; 0 = the model's own limit */
+		spec_pair *labels;       /* model.labels (zero_shot): label -> description */
+		size_t n_labels;
+		int normalize;           /* model.normalize (bert embed): -1 = as the folder says, 0, 1 */
+		double temperature;      /* model.temperature (zero_shot): softmax over similarities; 0 = cosine */
 		double threshold;        /* model.threshold: drop tags scoring below, default 0 */
 		char **classes;          /* model.classes: names of classes 0..K-1 (tree models) */
 		size_t n_classes;
@@ -82,6 +88,7 @@ typedef struct job_spec {
 	} features;
 
 	size_t batch_rows;           /* batch.rows; 0 = auto (the default) */
+	size_t batch_max_tokens;     /* batch.max_tokens: token budget of one batch (text models); default 16384 */
 	int threads;                 /* 0 = all cores (default) */
 
 	struct {

@@ -72,14 +72,27 @@ int model_load_opts(const char *kind, const char *path, const model_options *opt
 		return bf_err_set(err, BF_ESPEC, "", 0, 0,
 				  "model kind '%s' is not supported; expected logistic, linear, mlp, xgboost or lightgbm",
 				  kind);
+	model *m = calloc(1, sizeof *m);
+	if (!m)
+		return bf_err_set(err, BF_ENOMEM, path, 0, 0, "out of memory");
+	if (backend->load_path) {
+		m->backend = backend;
+		m->path = strdup(path);
+		snprintf(m->kind, sizeof m->kind, "%s", kind);
+		m->auto_batch_rows = 256;
+		int rc = backend->load_path(m, path, opt, err);
+		if (rc) {
+			model_free(m);
+			return rc;
+		}
+		*out = m;
+		return BF_OK;
+	}
 	size_t len;
 	char *text = read_file(path, &len, err);
-	if (!text)
+	if (!text) {
+		free(m);
 		return err ? err->code : BF_EMODEL;
-	model *m = calloc(1, sizeof *m);
-	if (!m) {
-		free(text);
-		return bf_err_set(err, BF_ENOMEM, path, 0, 0, "out of memory");
 	}
 	m->backend = backend;
 	m->path = strdup(path);

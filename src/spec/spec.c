@@ -506,6 +506,7 @@ static const char *const spec_model_kinds[] = {
 	"logistic", "linear", "mlp", "xgboost", "lightgbm", "fasttext", "bert", NULL,
 };
 static const char *const spec_compress_names[] = {"zstd", "none", NULL};
+static const char *const spec_bert_tasks[] = {"embed", "classify", "zero_shot", NULL};
 static const int spec_compress_values[] = {1, 0};
 
 static const spec_key spec_csv_keys[] = {
@@ -532,6 +533,11 @@ static const spec_key spec_model_keys[] = {
 	{"trees", SPEC_INT, SPEC_AT_LEAST(1), SPEC_FIELD(model.trees)},
 	{"top_k", SPEC_INT, SPEC_AT_LEAST(-1), .def = 1, SPEC_FIELD(model.top_k)},
 	{"threshold", SPEC_NUMBER, .def = 0, SPEC_FIELD(model.threshold)},
+	{"task", SPEC_ENUM, .choices = spec_bert_tasks, SPEC_FIELD(model.task)},
+	{"max_length", SPEC_INT, SPEC_AT_LEAST(2), SPEC_FIELD(model.max_length)},
+	{"labels", SPEC_STRING_MAP, SPEC_LIST(model.labels, model.n_labels)},
+	{"normalize", SPEC_BOOL, .def = -1, SPEC_FIELD(model.normalize)},
+	{"temperature", SPEC_NUMBER, SPEC_AT_LEAST(0), SPEC_FIELD(model.temperature)},
 	{"classes", SPEC_STRINGS, SPEC_LIST(model.classes, model.n_classes)},
 	{0},
 };
@@ -548,6 +554,7 @@ static const spec_key spec_features_keys[] = {
 
 static const spec_key spec_batch_keys[] = {
 	{"rows", SPEC_INT, SPEC_AUTO, SPEC_AT_LEAST(1), SPEC_FIELD(batch_rows)},
+	{"max_tokens", SPEC_INT, SPEC_AT_LEAST(16), .def = 16384, SPEC_FIELD(batch_max_tokens)},
 	{0},
 };
 

@@ -483,7 +483,7 @@ static void test_error_unknown_key(void **state)
 		   "unknown key 'max' in 'input'; did you mean 'max_record_bytes'?");
 	load_fails("version: 1\n"
 		   "batch: {thread: 4}\n",
-		   NULL, 0, NULL, 2, 9, "unknown key 'thread' in 'batch'; expected rows");
+		   NULL, 0, NULL, 2, 9, "unknown key 'thread' in 'batch'; expected one of rows, max_tokens");
 	load_fails("version: 1\n"
 		   "rejects:\n"
 		   "  size: 4\n",

@@ -14,7 +14,7 @@ MULTIARCH := $(shell $(CC) -print-multiarch 2>/dev/null || echo x86_64-linux-gnu
 BLAS_DIR ?= /usr/lib/$(MULTIARCH)/openblas-openmp
 CFLAGS  += -std=c11 -D_GNU_SOURCE $(OPT) $(ARCH) -Wall -Wextra -Wno-unused-parameter \
            -fopenmp -Iinclude -I/usr/include/$(MULTIARCH)/openblas-openmp
-LDLIBS  += -L$(BLAS_DIR) -Wl,-rpath,$(BLAS_DIR) -lopenblas -lzstd -lyaml -lm -lpthread
+LDLIBS  += -L$(BLAS_DIR) -Wl,-rpath,$(BLAS_DIR) -lopenblas -lzstd -lyaml -lutf8proc -lm -lpthread
 BUILD   ?= build
 
 VERSION := $(shell cat VERSION 2>/dev/null || echo 0.0.0)

@@ -2,7 +2,7 @@
 # install_deps.sh: installs the Debian packages binfer needs to build and test,
 # when any is missing. Run as root (or with sudo available).
 set -e
-PKGS="gcc make libc6-dev libopenblas-openmp-dev libzstd-dev libyaml-dev libcmocka-dev zstd python3"
+PKGS="gcc make libc6-dev libopenblas-openmp-dev libzstd-dev libyaml-dev libcmocka-dev libutf8proc-dev zstd python3"
 missing=""
 for p in $PKGS; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"

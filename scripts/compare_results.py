@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""compare_results.py EXPECTED.jsonl ACTUAL.jsonl [TOL]
+"""compare_results.py EXPECTED.jsonl ACTUAL.jsonl [TOL] [--ignore KEY,KEY]
 
 Compares binfer's results with a reference library's, row by row: same ids
 in the same order, same labels, numbers within TOL (absolute, default 1e-6).
@@ -12,14 +12,24 @@ def numbers(obj, prefix=""):
     if isinstance(obj, dict):
         for k, v in obj.items():
             yield from numbers(v, f"{prefix}.{k}")
+    elif isinstance(obj, list):
+        for i, v in enumerate(obj):
+            yield from numbers(v, f"{prefix}[{i}]")
     elif isinstance(obj, (int, float)) and not isinstance(obj, bool):
         yield prefix, float(obj)
 
 
 def main():
-    if len(sys.argv) not in (3, 4):
+    args = sys.argv[1:]
+    ignore = set()
+    if "--ignore" in args:
+        i = args.index("--ignore")
+        ignore = set(args[i + 1].split(","))
+        del args[i:i + 2]
+    if len(args) not in (2, 3):
         sys.exit(__doc__)
-    tol = float(sys.argv[3]) if len(sys.argv) == 4 else 1e-6
+    sys.argv[1:] = args
+    tol = float(args[2]) if len(args) == 3 else 1e-6
     with open(sys.argv[1]) as f:
         want = [json.loads(line) for line in f if line.strip()]
     with open(sys.argv[2]) as f:
@@ -29,6 +39,8 @@ def main():
         return 1
     worst, where, bad = 0.0, "", 0
     for i, (w, g) in enumerate(zip(want, got), 1):
+        for key in ignore:
+            w.pop(key, None)
         for key in w:
             if key not in g:
                 print(f"row {i}: key {key!r} missing")

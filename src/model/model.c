@@ -14,6 +14,7 @@ static const struct {
 	{"logistic", &tabular_backend},
 	{"linear", &tabular_backend},
 	{"mlp", &tabular_backend},
+	{"bert", &bert_backend},
 };
 
 /* Reads a whole file; NULL with err filled on failure. */
@@ -70,7 +71,7 @@ int model_load_opts(const char *kind, const char *path, const model_options *opt
 			backend = kinds[i].backend;
 	if (!backend)
 		return bf_err_set(err, BF_ESPEC, "", 0, 0,
-				  "model kind '%s' is not supported; expected logistic, linear, mlp, xgboost or lightgbm",
+				  "model kind '%s' is not supported; expected logistic, linear, mlp or bert",
 				  kind);
 	model *m = calloc(1, sizeof *m);
 	if (!m)

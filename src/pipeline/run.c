@@ -594,13 +594,34 @@ static int run_open(run *r, const job_spec *spec, bf_error *err)
 	queue_init(&r->free_q);
 	queue_init(&r->full_q);
 	queue_init(&r->done_q);
+	size_t nl = spec->model.n_labels;
+	char **label_names = calloc(nl + 1, sizeof *label_names), **label_texts = calloc(nl + 1, sizeof *label_texts);
+	if (!label_names || !label_texts) {
+		free(label_names);
+		free(label_texts);
+		return bf_err_set(err, BF_ENOMEM, "", 0, 0, "out of memory");
+	}
+	for (size_t k = 0; k < nl; k++) {
+		label_names[k] = spec->model.labels[k].key;
+		label_texts[k] = spec->model.labels[k].value;
+	}
 	model_options mopt = {.trees = spec->model.trees,
 			      .top_k = spec->model.top_k,
 			      .threshold = spec->model.threshold,
 			      .raw = spec->output.raw,
 			      .classes = spec->model.classes,
-			      .n_classes = spec->model.n_classes};
+			      .n_classes = spec->model.n_classes,
+			      .task = spec->model.task,
+			      .max_length = spec->model.max_length,
+			      .label_names = label_names,
+			      .label_texts = label_texts,
+			      .n_labels = nl,
+			      .normalize = spec->model.normalize,
+			      .temperature = spec->model.temperature,
+			      .max_tokens = spec->batch_max_tokens};
 	int rc = model_load_opts(spec->model.kind, spec->model.path, &mopt, &r->m, err);
+	free(label_names);
+	free(label_texts);
 	if (rc) {
 		if (rc == BF_ESPEC && err) {
 			/* The model contradicts the spec: point at the spec's key. */

@@ -74,6 +74,9 @@ typedef struct model_backend {
 	int (*predict)(const model *m, const double *x, size_t n, double *out, arena *scratch);
 	/* Text models (model.text_input): scores n texts into out (n, n_outputs). */
 	int (*predict_text)(const model *m, const text_span *text, size_t n, double *out, arena *scratch);
+	/* Floating-point operations to score texts of `tokens` tokens whose
+	 * squared lengths sum to len_sq (for GFLOP/s in the report); NULL ok. */
+	double (*flops)(const model *m, uint64_t tokens, double len_sq);
 	/* Writes the backend's part of `binfer inspect` (one "key: value" a line). */
 	void (*describe)(const model *m, FILE *f);
 	void (*free)(model *m);

@@ -49,6 +49,11 @@ typedef struct report {
 	double lat_max_ms;
 	double t_read_s, t_parse_s, t_compute_s, t_format_s, t_write_s;
 
+	uint64_t tokens;                   /* text models: tokens scored */
+	uint64_t truncated_rows;           /* text models: texts cut at max_length */
+	double model_flops;                /* floating-point operations of the model (when known) */
+	int text_model;
+
 	int threads;
 	int blas_threads;
 	double usd_per_hour;

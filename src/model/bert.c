@@ -870,6 +870,16 @@ out:
 	return rc;
 }
 
+/* Multiply-adds x 2 of the forward pass: per token the four attention
+ * projections and the two feed-forward layers; per sequence the two
+ * len x len attention products over all heads. */
+static double bert_flops(const model *m, uint64_t tokens, double len_sq)
+{
+	const bert *B = m->impl;
+	double H = (double)B->H, NI = (double)B->inter, L = (double)B->L;
+	return L * (2.0 * (double)tokens * (4 * H * H + 2 * H * NI) + 4.0 * len_sq * H);
+}
+
 static void bert_describe(const model *m, FILE *f)
 {
 	const bert *B = m->impl;
@@ -891,6 +901,7 @@ const model_backend bert_backend = {
 	.name = "bert",
 	.load_path = bert_load_path,
 	.predict_text = bert_predict_text,
+	.flops = bert_flops,
 	.describe = bert_describe,
 	.free = bert_free,
 };

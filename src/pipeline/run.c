@@ -70,6 +70,9 @@ typedef struct batch {
 	tbuf *z;                 /* (threads) out compressed as one zstd frame, when zstd */
 	uint64_t scored, rejected, by[ROWS_N_REASONS];
 	uint64_t text_bytes;     /* result bytes before compression */
+	uint64_t tokens;         /* text models: tokens of the scored rows */
+	uint64_t truncated;      /* text models: rows cut at the model's max length */
+	double len_sq;           /* text models: sum of squared sequence lengths (attention cost) */
 	double t_parse, t_compute, t_format, latency_ms;
 } batch;
 
@@ -456,10 +459,12 @@ static int process_batch(run *r, batch *b)
 	size_t ni = m->n_inputs, no = m->n_outputs, ninc = r->plan.n_include;
 	int nt = r->threads;
 	int oom = 0;
-	uint64_t scored = 0, rejected = 0, text_bytes = 0;
+	uint64_t scored = 0, rejected = 0, text_bytes = 0, tokens = 0, truncated = 0;
+	double len_sq = 0;
 	uint64_t by[ROWS_N_REASONS] = {0};
 	double t0 = now_s(), t_parse = 0, t_compute = 0, t_format = 0;
-#pragma omp parallel num_threads(nt) reduction(| : oom) reduction(+ : scored, rejected, text_bytes)
+#pragma omp parallel num_threads(nt) reduction(| : oom) \
+	reduction(+ : scored, rejected, text_bytes, tokens, truncated, len_sq)
 	{
 		int t = omp_get_thread_num();
 		size_t lo = b->n * (size_t)t / (size_t)nt, hi = b->n * (size_t)(t + 1) / (size_t)nt;
@@ -518,6 +523,14 @@ static int process_batch(run *r, batch *b)
 			} else {
 				scored++;
 				oom |= fmt_result(&r->fmt, out, row, &b->id[i], b->incl + i * ninc, y);
+				if (m->text_input) {
+					/* the last output: tokens, negative when truncated */
+					double tk = y[no - 1];
+					truncated += tk < 0;
+					tk = fabs(tk);
+					tokens += (uint64_t)tk;
+					len_sq += tk * tk;
+				}
 			}
 		}
 		text_bytes += out->len;
@@ -551,6 +564,9 @@ static int process_batch(run *r, batch *b)
 	b->scored = scored;
 	b->rejected = rejected;
 	b->text_bytes = text_bytes;
+	b->tokens = tokens;
+	b->truncated = truncated;
+	b->len_sq = len_sq;
 	memcpy(b->by, by, sizeof by);
 	b->t_parse = t_parse;
 	b->t_compute = t_compute;
@@ -753,6 +769,7 @@ static void report_start(report *rep, const job_spec *spec, const run *r)
 		rep->threads = r->threads;
 		rep->blas_threads = 1;
 		rep->batch_rows = r->batch_rows;
+		rep->text_model = r->m->text_input;
 	}
 }
 
@@ -842,6 +859,10 @@ int run_job(const job_spec *spec, const run_options *opt, report *rep, bf_error 
 		rep->batches++;
 		rep->rows_read += b->n;
 		rep->output_bytes_raw += b->text_bytes;
+		rep->tokens += b->tokens;
+		rep->truncated_rows += b->truncated;
+		if (r.m->backend->flops)
+			rep->model_flops += r.m->backend->flops(r.m, b->tokens, b->len_sq);
 		rep->rows_scored += b->scored;
 		rep->rows_rejected += b->rejected;
 		for (int k = 0; k < ROWS_N_REASONS; k++)

@@ -130,7 +130,24 @@ static char *render(const report *r, size_t *len)
 	put_num(f, (double)r->rows_read / wall);
 	fprintf(f, ", \"input_mb_per_s\": ");
 	put_num(f, (double)r->input_bytes_raw / 1e6 / wall);
-	fprintf(f, "},\n  \"batches\": {\"count\": %llu, \"rows\": %zu, \"latency_ms\": {\"p50\": ",
+	if (r->text_model) {
+		fprintf(f, ", \"tokens_per_s\": ");
+		put_num(f, (double)r->tokens / wall);
+	}
+	fprintf(f, "},\n");
+	if (r->text_model) {
+		/* binfer packs texts end to end: every computed token is a real one */
+		fprintf(f, "  \"text\": {\"tokens\": %llu, \"truncated_rows\": %llu, \"padding_efficiency\": 1",
+			(unsigned long long)r->tokens, (unsigned long long)r->truncated_rows);
+		if (r->model_flops > 0) {
+			fprintf(f, ", \"model_gflop\": ");
+			put_num(f, r->model_flops / 1e9);
+			fprintf(f, ", \"gflop_per_s_compute\": ");
+			put_num(f, r->t_compute_s > 0 ? r->model_flops / 1e9 / r->t_compute_s : 0);
+		}
+		fprintf(f, "},\n");
+	}
+	fprintf(f, "  \"batches\": {\"count\": %llu, \"rows\": %zu, \"latency_ms\": {\"p50\": ",
 		(unsigned long long)r->batches, r->batch_rows);
 	put_num(f, report_latency_ms(r, 0.50));
 	fprintf(f, ", \"p95\": ");
@@ -193,6 +210,9 @@ void report_summary(const report *r, FILE *f)
 		r->job, (unsigned long long)r->rows_read, (unsigned long long)r->rows_scored,
 		(unsigned long long)r->rows_rejected, r->wall_s, (double)r->rows_read / wall,
 		(double)r->input_bytes_raw / 1e6 / wall);
+	if (r->text_model)
+		fprintf(f, "binfer: %llu tokens (%.0f tokens/s), %llu texts truncated\n", (unsigned long long)r->tokens,
+			(double)r->tokens / wall, (unsigned long long)r->truncated_rows);
 	fprintf(f, "binfer: batch latency p50 %.2f ms, p99 %.2f ms; %d threads; output %s (%.1f MB)\n",
 		report_latency_ms(r, 0.5), report_latency_ms(r, 0.99), r->threads, r->output_path,
 		(double)r->output_bytes / 1e6);

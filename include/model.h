@@ -117,5 +117,6 @@ int model_input_index(const model *m, const char *name);
 extern const model_backend tabular_backend;
 extern const model_backend trees_backend;
 extern const model_backend bert_backend;
+extern const model_backend fasttext_backend;
 
 #endif

@@ -15,6 +15,7 @@ static const struct {
 	{"linear", &tabular_backend},
 	{"mlp", &tabular_backend},
 	{"bert", &bert_backend},
+	{"fasttext", &fasttext_backend},
 };
 
 /* Reads a whole file; NULL with err filled on failure. */
@@ -71,7 +72,7 @@ int model_load_opts(const char *kind, const char *path, const model_options *opt
 			backend = kinds[i].backend;
 	if (!backend)
 		return bf_err_set(err, BF_ESPEC, "", 0, 0,
-				  "model kind '%s' is not supported; expected logistic, linear, mlp or bert",
+				  "model kind '%s' is not supported; expected logistic, linear, mlp, fasttext or bert",
 				  kind);
 	model *m = calloc(1, sizeof *m);
 	if (!m)

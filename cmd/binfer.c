@@ -4,6 +4,7 @@
  *   2 usage or spec error (nothing written); 3 model, input or output error;
  *   130 interrupted (partial output removed). */
 #include <getopt.h>
+#include <sys/stat.h>
 #include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
@@ -66,7 +67,8 @@ static const char usage_inspect[] =
 	"usage: binfer inspect MODEL [--kind KIND]\n"
 	"\n"
 	"Describes a model file: kind, task, input columns, classes, parameters, size.\n"
-	"KIND (logistic, linear, mlp) is read from the file when not given.\n";
+	"KIND (logistic, linear, mlp, xgboost, lightgbm, fasttext, bert) is read from\n"
+	"the file when not given.\n";
 
 /* ---- signals: remove partial output on Ctrl-C ----------------------------- */
 
@@ -343,17 +345,35 @@ static int cmd_validate(int argc, char **argv)
 	return EXIT_OK;
 }
 
-/* Guesses a tabular model's kind from its file. */
+/* Guesses a model's kind from the path and the file's first bytes:
+ * a folder is a BERT model; fastText files start with their magic number;
+ * LightGBM text models with "tree"; XGBoost JSON has "learner"; a UBJSON
+ * object starts with '{' and a length marker; binfer-tabular JSON says so.
+ * NULL when unsure (then --kind is needed). */
 static const char *sniff_kind(const char *path)
 {
+	struct stat st;
+	if (stat(path, &st) == 0 && S_ISDIR(st.st_mode))
+		return "bert";
 	FILE *f = fopen(path, "rb");
 	if (!f)
-		return "logistic";
-	char buf[4096];
+		return "logistic"; /* let the loader report the error */
+	unsigned char buf[4096];
 	size_t n = fread(buf, 1, sizeof buf - 1, f);
 	fclose(f);
 	buf[n] = '\0';
-	return strstr(buf, "\"kind\": \"mlp\"") || strstr(buf, "\"kind\":\"mlp\"") ? "mlp" : "logistic";
+	const char *text = (const char *)buf;
+	if (n >= 4 && buf[0] == 0xba && buf[1] == 0x16 && buf[2] == 0x4f && buf[3] == 0x2f)
+		return "fasttext";
+	if (n >= 5 && memcmp(buf, "tree", 4) == 0 && (buf[4] == '\n' || buf[4] == '\r'))
+		return "lightgbm";
+	if (strstr(text, "binfer-tabular"))
+		return strstr(text, "\"kind\": \"mlp\"") || strstr(text, "\"kind\":\"mlp\"") ? "mlp" : "logistic";
+	if (strstr(text, "\"learner\"") || (n >= 2 && buf[0] == '{' && (buf[1] == 'L' || buf[1] == 'i' || buf[1] == 'U')))
+		return "xgboost";
+	if (n >= 4 && memcmp(buf, "binf", 4) == 0)
+		return "xgboost";
+	return NULL;
 }
 
 static int cmd_inspect(int argc, char **argv)
@@ -382,14 +402,20 @@ static int cmd_inspect(int argc, char **argv)
 	}
 	if (!kind)
 		kind = sniff_kind(path);
+	if (!kind) {
+		fprintf(stderr, "binfer: %s: cannot tell the model's kind from the file; give --kind "
+				"(logistic, linear, mlp, xgboost, lightgbm, fasttext, bert)\n", path);
+		return EXIT_USAGE;
+	}
 	model *m;
 	bf_error err = {0};
 	int rc = model_load(kind, path, &m, &err);
 	if (rc)
 		return print_error(&err);
-	static const char *tasks[] = {"binary", "multiclass", "regression"};
-	printf("model: %s\nkind: %s\nformat: binfer-tabular 1\ntask: %s\n", path, m->kind, tasks[m->task]);
-	printf("inputs: %zu\n", m->n_inputs);
+	static const char *tasks[] = {"binary", "multiclass", "regression", "tags", "embedding"};
+	printf("model: %s\nkind: %s\ntask: %s\n", path, m->kind, tasks[m->task]);
+	if (!m->text_input)
+		printf("inputs: %zu\n", m->n_inputs);
 	for (size_t i = 0; i < m->n_inputs; i++) {
 		const model_input *in = &m->inputs[i];
 		printf("  %s (%s", in->name, in->type == MODEL_INPUT_CATEGORY ? "category" : "number");
@@ -397,7 +423,7 @@ static int cmd_inspect(int argc, char **argv)
 			printf(", %zu levels", in->categories.count);
 		printf("%s)\n", in->missing_ok ? ", missing imputed" : "");
 	}
-	if (m->n_classes) {
+	if (m->n_classes && !m->text_input) {
 		printf("classes: %zu:", m->n_classes);
 		for (size_t k = 0; k < m->n_classes; k++)
 			printf(" %s", m->classes[k]);

@@ -888,7 +888,11 @@ static void bert_describe(const model *m, FILE *f)
 		B->n_cls ? "BertForSequenceClassification" : "BertModel", B->L, B->H, B->heads, B->inter);
 	fprintf(f, "vocab size: %zu\nmax positions: %zu\nmax length: %zu\n", B->vocab, B->max_pos, B->max_length);
 	fprintf(f, "dtype: %s\n", B->st.n ? st_dtype_name(B->st.tensors[0].dtype) : "?");
-	fprintf(f, "task: %s\npooling: %s%s\n", tasks[B->task], pools[B->pool], B->normalize ? ", L2-normalized" : "");
+	if (B->task == BERT_CLASSIFY)
+		fprintf(f, "task: classify\npooling: pooler (tanh dense on [CLS])\n");
+	else
+		fprintf(f, "task: %s\npooling: %s%s\n", tasks[B->task], pools[B->pool],
+			B->normalize ? ", L2-normalized" : "");
 	if (m->n_classes) {
 		fprintf(f, "labels:");
 		for (size_t k = 0; k < m->n_classes; k++)

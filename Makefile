@@ -30,7 +30,7 @@ TESTS    := $(TEST_SRC:src/%_test.c=$(BUILD)/test/%_test)
 all: binfer
 
 binfer: $(BUILD)/binfer
-	cp $< $@
+	cp $< $@.tmp && mv $@.tmp $@
 
 $(BUILD)/binfer: $(BUILD)/cmd/binfer.o $(BUILD)/libbinfer.a
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)

@@ -414,9 +414,10 @@ static int cmd_inspect(int argc, char **argv)
 		return print_error(&err);
 	static const char *tasks[] = {"binary", "multiclass", "regression", "tags", "embedding"};
 	printf("model: %s\nkind: %s\ntask: %s\n", path, m->kind, tasks[m->task]);
-	if (!m->text_input)
+	int tabular = strcmp(m->backend->name, "tabular") == 0;
+	if (tabular)
 		printf("inputs: %zu\n", m->n_inputs);
-	for (size_t i = 0; i < m->n_inputs; i++) {
+	for (size_t i = 0; tabular && i < m->n_inputs; i++) {
 		const model_input *in = &m->inputs[i];
 		printf("  %s (%s", in->name, in->type == MODEL_INPUT_CATEGORY ? "category" : "number");
 		if (in->type == MODEL_INPUT_CATEGORY)

@@ -14,6 +14,8 @@ static const struct {
 	{"logistic", &tabular_backend},
 	{"linear", &tabular_backend},
 	{"mlp", &tabular_backend},
+	{"xgboost", &trees_backend},
+	{"lightgbm", &trees_backend},
 	{"bert", &bert_backend},
 	{"fasttext", &fasttext_backend},
 };
@@ -72,7 +74,7 @@ int model_load_opts(const char *kind, const char *path, const model_options *opt
 			backend = kinds[i].backend;
 	if (!backend)
 		return bf_err_set(err, BF_ESPEC, "", 0, 0,
-				  "model kind '%s' is not supported; expected logistic, linear, mlp, fasttext or bert",
+				  "model kind '%s' is not supported; expected logistic, linear, mlp, xgboost, lightgbm, fasttext or bert",
 				  kind);
 	model *m = calloc(1, sizeof *m);
 	if (!m)

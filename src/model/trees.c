@@ -1,0 +1,473 @@
+/* trees.c: the tree-ensemble backend (XGBoost, LightGBM): turns a loaded
+ * ensemble into a compact, cache-friendly layout and scores blocks of rows.
+ *
+ * Layout: each tree's nodes are renumbered breadth-first with the two
+ * children of a split next to each other, so a step is `i = left + right?`,
+ * with no pointer to chase for the right child. Scoring goes tree by tree
+ * over a block of rows (the tree stays in cache while every row of the
+ * block walks it), and the margins add up per row in tree order, in the
+ * library's own precision: float for XGBoost, double for LightGBM. The
+ * decision rules are each library's; trees_test.c checks this evaluator
+ * against the reference evaluators in xgboost.c and lightgbm.c. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "model.h"
+#include "trees.h"
+
+#define BLOCK_ROWS 64
+
+enum {
+	NODE_DEFAULT_LEFT = 1,
+	NODE_CATEGORICAL = 2,
+	NODE_MISSING_ZERO = 4,  /* LightGBM missing type Zero */
+	NODE_MISSING_NAN = 8,   /* LightGBM missing type NaN */
+};
+
+/* XGBoost node: 16 bytes; value is the split (float) or the leaf value. */
+typedef struct xnode {
+	float value;
+	int32_t feature;        /* -1: leaf */
+	uint32_t left;          /* right child = left + 1 */
+	uint32_t flags;
+} xnode;
+
+/* LightGBM node: values stay double, as LightGBM compares and sums them. */
+typedef struct lnode {
+	double value;
+	int32_t feature;        /* -1: leaf */
+	uint32_t left;
+	uint32_t flags;
+	uint32_t pad;
+} lnode;
+
+typedef struct trees_model {
+	tree_ensemble e;
+	size_t n_used;          /* trees scored: all, or the first model.trees iterations */
+	xnode *x;               /* XGBoost layout, (n_nodes), tree t starts at begin[t] */
+	lnode *l;               /* LightGBM layout */
+	uint32_t *src;          /* (n_nodes) original node of each laid-out node (categorical splits) */
+	uint32_t *begin;        /* (n_trees) */
+	float *weight_f;        /* (n_trees) DART weights for XGBoost, NULL = 1 */
+} trees_model;
+
+/* ---- layout -------------------------------------------------------------- */
+
+static int lay_out(trees_model *t, bf_error *err, const char *path)
+{
+	const tree_ensemble *e = &t->e;
+	t->begin = malloc((e->n_trees + 1) * sizeof *t->begin);
+	t->src = malloc((e->n_nodes + 1) * sizeof *t->src);
+	if (e->lib == TREE_LIB_XGBOOST)
+		t->x = calloc(e->n_nodes + 1, sizeof *t->x);
+	else
+		t->l = calloc(e->n_nodes + 1, sizeof *t->l);
+	uint32_t *queue = malloc((e->n_nodes + 1) * sizeof *queue);
+	if (!t->begin || !t->src || (!t->x && !t->l) || !queue) {
+		free(queue);
+		return bf_err_set(err, BF_ENOMEM, path, 0, 0, "out of memory");
+	}
+	for (size_t k = 0; k < e->n_trees; k++) {
+		uint32_t base = e->tree_begin[k], n = e->tree_begin[k + 1] - base;
+		t->begin[k] = base;
+		/* Breadth-first: queue[j] is the original index of laid-out node j. */
+		uint32_t head = 0, tail = 0;
+		queue[tail++] = 0;
+		while (head < tail) {
+			uint32_t j = head, o = queue[head++];
+			const tree_node *nd = &e->nodes[base + o];
+			uint32_t flags = 0, left = 0;
+			int leaf = nd->left < 0;
+			if (!leaf) {
+				left = tail;
+				queue[tail++] = (uint32_t)nd->left;
+				queue[tail++] = (uint32_t)nd->right;
+				flags = (nd->default_left ? NODE_DEFAULT_LEFT : 0) | (nd->categorical ? NODE_CATEGORICAL : 0) |
+					(nd->missing_type == TREE_MISSING_ZERO ? NODE_MISSING_ZERO : 0) |
+					(nd->missing_type == TREE_MISSING_NAN ? NODE_MISSING_NAN : 0);
+			}
+			t->src[base + j] = base + o;
+			if (t->x)
+				t->x[base + j] = (xnode){(float)(leaf ? nd->leaf : nd->threshold), leaf ? -1 : nd->feature,
+							 left, flags};
+			else
+				t->l[base + j] = (lnode){leaf ? nd->leaf : nd->threshold, leaf ? -1 : nd->feature, left,
+							 flags, 0};
+		}
+		if (tail != n) {
+			free(queue);
+			return bf_err_set(err, BF_EMODEL, path, 0, 0, "tree %zu: %u of its %u nodes are reachable", k,
+					  tail, n);
+		}
+	}
+	free(queue);
+	return BF_OK;
+}
+
+/* ---- decisions ----------------------------------------------------------- */
+
+/* Category c listed at the split (bit c of the node's span)? */
+static int cat_listed(const tree_ensemble *e, const tree_node *nd, uint64_t c)
+{
+	uint64_t words = nd->cat_end - nd->cat_begin;
+	if (c / 32 >= words)
+		return 0;
+	return (e->cat_bits[nd->cat_begin + c / 32] >> (c % 32)) & 1;
+}
+
+/* XGBoost (common/categorical.h Decision; NaN was handled as missing
+ * before): a negative value or one >= 2^24 goes left; otherwise the value,
+ * truncated, goes right when listed at the split, left when not listed or
+ * past the split's bit field. */
+static uint32_t xgb_cat_right(const trees_model *t, uint32_t at, float v)
+{
+	const tree_node *nd = &t->e.nodes[t->src[at]];
+	if (v < 0.0f || v >= 16777216.0f)
+		return 0;
+	return (uint32_t)cat_listed(&t->e, nd, (uint64_t)(uint32_t)v);
+}
+
+/* LightGBM (tree.h CategoricalDecision): NaN and negative values go right;
+ * listed categories go left. */
+static uint32_t lgb_cat_right(const trees_model *t, uint32_t at, double v)
+{
+	const tree_node *nd = &t->e.nodes[t->src[at]];
+	if (isnan(v))
+		return 1;
+	int c = (int)v;
+	if (c < 0)
+		return 1;
+	return !cat_listed(&t->e, nd, (uint64_t)c);
+}
+
+static inline float xgb_tree(const trees_model *t, const xnode *tree, uint32_t base, const float *row)
+{
+	uint32_t i = 0;
+	while (tree[i].feature >= 0) {
+		const xnode *n = &tree[i];
+		float v = row[n->feature];
+		uint32_t right;
+		if (isnan(v))
+			right = !(n->flags & NODE_DEFAULT_LEFT);
+		else if (n->flags & NODE_CATEGORICAL)
+			right = xgb_cat_right(t, base + i, v);
+		else
+			right = !(v < n->value);
+		i = n->left + right;
+	}
+	return tree[i].value;
+}
+
+/* LightGBM (tree.h NumericalDecision). */
+static inline double lgb_tree(const trees_model *t, const lnode *tree, uint32_t base, const double *row)
+{
+	uint32_t i = 0;
+	while (tree[i].feature >= 0) {
+		const lnode *n = &tree[i];
+		double v = row[n->feature];
+		uint32_t right;
+		if (n->flags & NODE_CATEGORICAL) {
+			right = lgb_cat_right(t, base + i, v);
+		} else {
+			if (isnan(v) && !(n->flags & NODE_MISSING_NAN))
+				v = 0.0;
+			if (((n->flags & NODE_MISSING_ZERO) && v >= -1e-35 && v <= 1e-35) ||
+			    ((n->flags & NODE_MISSING_NAN) && isnan(v)))
+				right = !(n->flags & NODE_DEFAULT_LEFT);
+			else
+				right = !(v <= n->value);
+		}
+		i = n->left + right;
+	}
+	return tree[i].value;
+}
+
+/* ---- output transforms ------------------------------------------------------ */
+
+/* XGBoost's transforms, in float as it computes them (common/math.h):
+ * sigmoid 1/(exp(-x) + 1 + 1e-16) with the exponent capped at 88.7, softmax
+ * with exp(x - max) summed in double. */
+static void xgb_transform(const tree_ensemble *e, const float *m, double *out)
+{
+	size_t g = e->n_groups;
+	switch (e->output) {
+	case TREE_OUTPUT_SIGMOID: {
+		float z = -m[0] < 88.7f ? -m[0] : 88.7f;
+		out[0] = 1.0f / (expf(z) + 1.0f + 1e-16f);
+		break;
+	}
+	case TREE_OUTPUT_EXP:
+		out[0] = expf(m[0]);
+		break;
+	case TREE_OUTPUT_SOFTMAX:
+	case TREE_OUTPUT_OVA: {
+		float max = m[0];
+		double sum = 0;
+		for (size_t k = 1; k < g; k++)
+			if (m[k] > max)
+				max = m[k];
+		for (size_t k = 0; k < g; k++)
+			sum += expf(m[k] - max);
+		for (size_t k = 0; k < g; k++)
+			out[k] = expf(m[k] - max) / (float)sum;
+		break;
+	}
+	default:
+		for (size_t k = 0; k < g; k++)
+			out[k] = m[k];
+	}
+}
+
+static void lgb_transform(const tree_ensemble *e, const double *m, double *out)
+{
+	size_t g = e->n_groups;
+	switch (e->output) {
+	case TREE_OUTPUT_SIGMOID:
+		out[0] = 1.0 / (1.0 + exp(-e->sigmoid * m[0]));
+		break;
+	case TREE_OUTPUT_EXP:
+		out[0] = exp(m[0]);
+		break;
+	case TREE_OUTPUT_OVA:
+		for (size_t k = 0; k < g; k++)
+			out[k] = 1.0 / (1.0 + exp(-e->sigmoid * m[k]));
+		break;
+	case TREE_OUTPUT_SOFTMAX: {
+		double max = m[0], sum = 0;
+		for (size_t k = 1; k < g; k++)
+			if (m[k] > max)
+				max = m[k];
+		for (size_t k = 0; k < g; k++)
+			sum += out[k] = exp(m[k] - max);
+		for (size_t k = 0; k < g; k++)
+			out[k] /= sum;
+		break;
+	}
+	default:
+		for (size_t k = 0; k < g; k++)
+			out[k] = m[k];
+	}
+}
+
+/* ---- scoring ------------------------------------------------------------- */
+
+static int trees_predict(const model *m, const double *x, size_t n, double *out, arena *scratch)
+{
+	const trees_model *t = m->impl;
+	const tree_ensemble *e = &t->e;
+	size_t nf = e->n_features, g = e->n_groups, ni = m->n_inputs;
+	int xgb = e->lib == TREE_LIB_XGBOOST;
+	float *rows_f = xgb ? arena_alloc(scratch, BLOCK_ROWS * nf * sizeof *rows_f) : NULL;
+	float *acc_f = xgb ? arena_alloc(scratch, BLOCK_ROWS * g * sizeof *acc_f) : NULL;
+	double *acc_d = xgb ? NULL : arena_alloc(scratch, BLOCK_ROWS * g * sizeof *acc_d);
+	if (xgb ? !rows_f || !acc_f : !acc_d)
+		return -1;
+	for (size_t r0 = 0; r0 < n; r0 += BLOCK_ROWS) {
+		size_t nb = n - r0 < BLOCK_ROWS ? n - r0 : BLOCK_ROWS;
+		if (xgb) {
+			/* XGBoost holds features as float32 and starts from base_score. */
+			for (size_t r = 0; r < nb; r++)
+				for (size_t f = 0; f < nf; f++)
+					rows_f[r * nf + f] = (float)x[(r0 + r) * ni + f];
+			for (size_t r = 0; r < nb; r++)
+				for (size_t k = 0; k < g; k++)
+					acc_f[r * g + k] = (float)e->base_score[k];
+			for (size_t k = 0; k < t->n_used; k++) {
+				const xnode *tree = t->x + t->begin[k];
+				float *acc = acc_f + e->tree_group[k];
+				float w = t->weight_f ? t->weight_f[k] : 1.0f;
+				if (w == 1.0f)
+					for (size_t r = 0; r < nb; r++)
+						acc[r * g] += xgb_tree(t, tree, t->begin[k], rows_f + r * nf);
+				else
+					for (size_t r = 0; r < nb; r++)
+						acc[r * g] += w * xgb_tree(t, tree, t->begin[k], rows_f + r * nf);
+			}
+			for (size_t r = 0; r < nb; r++) {
+				double *o = out + (r0 + r) * m->n_outputs;
+				if (m->raw)
+					for (size_t k = 0; k < g; k++)
+						o[k] = acc_f[r * g + k];
+				else
+					xgb_transform(e, acc_f + r * g, o);
+			}
+		} else {
+			for (size_t r = 0; r < nb; r++)
+				for (size_t k = 0; k < g; k++)
+					acc_d[r * g + k] = e->base_score[k];
+			for (size_t k = 0; k < t->n_used; k++) {
+				const lnode *tree = t->l + t->begin[k];
+				double *acc = acc_d + e->tree_group[k];
+				double w = e->tree_weight ? e->tree_weight[k] : 1.0;
+				for (size_t r = 0; r < nb; r++)
+					acc[r * g] += w * lgb_tree(t, tree, t->begin[k], x + (r0 + r) * ni);
+			}
+			if (e->average_output && t->n_used) {
+				double iters = (double)(t->n_used / g);
+				for (size_t r = 0; r < nb * g; r++)
+					acc_d[r] /= iters;
+			}
+			for (size_t r = 0; r < nb; r++) {
+				double *o = out + (r0 + r) * m->n_outputs;
+				if (m->raw)
+					for (size_t k = 0; k < g; k++)
+						o[k] = acc_d[r * g + k];
+				else
+					lgb_transform(e, acc_d + r * g, o);
+			}
+		}
+	}
+	return 0;
+}
+
+/* ---- loading ------------------------------------------------------------- */
+
+static void trees_free(model *m)
+{
+	trees_model *t = m->impl;
+	if (!t)
+		return;
+	tree_ensemble_free(&t->e);
+	free(t->x);
+	free(t->l);
+	free(t->src);
+	free(t->begin);
+	free(t->weight_f);
+	free(t);
+	m->impl = NULL;
+}
+
+static char *class_name(size_t k)
+{
+	char buf[32];
+	snprintf(buf, sizeof buf, "%zu", k);
+	return strdup(buf);
+}
+
+static int trees_load(model *m, const char *text, size_t len, const model_options *opt, bf_error *err)
+{
+	trees_model *t = calloc(1, sizeof *t);
+	if (!t)
+		return bf_err_set(err, BF_ENOMEM, m->path, 0, 0, "out of memory");
+	m->impl = t;
+	tree_ensemble *e = &t->e;
+	int xgb = strcmp(m->kind, "xgboost") == 0;
+	int rc = xgb ? xgb_load(e, text, len, m->path, err) : lgb_load(e, text, len, m->path, err);
+	if (rc)
+		return rc;
+	if ((rc = tree_check(e, m->path, err)) || (rc = lay_out(t, err, m->path)))
+		return rc;
+	if (e->n_groups == 0 || e->n_features == 0)
+		return bf_err_set(err, BF_EMODEL, m->path, 0, 0, "the model has no %s",
+				  e->n_groups ? "features" : "outputs");
+
+	/* model.trees counts iterations: one tree per output group each. */
+	t->n_used = e->n_trees;
+	if (opt && opt->trees) {
+		size_t want = opt->trees * e->n_groups;
+		if (want > e->n_trees)
+			return bf_err_set(err, BF_ESPEC, m->path, 0, 0,
+					  "model.trees is %zu but the model has %zu iterations", opt->trees,
+					  e->n_trees / e->n_groups);
+		t->n_used = want;
+	}
+	if (xgb && e->tree_weight) {
+		t->weight_f = malloc(e->n_trees * sizeof *t->weight_f);
+		if (!t->weight_f)
+			return bf_err_set(err, BF_ENOMEM, m->path, 0, 0, "out of memory");
+		for (size_t k = 0; k < e->n_trees; k++)
+			t->weight_f[k] = (float)e->tree_weight[k];
+	}
+
+	/* Inputs: the model's features by name (f0.. / Column_0.. when unnamed). */
+	m->inputs = calloc(e->n_features, sizeof *m->inputs);
+	if (!m->inputs)
+		return bf_err_set(err, BF_ENOMEM, m->path, 0, 0, "out of memory");
+	for (size_t f = 0; f < e->n_features; f++, m->n_inputs++) {
+		model_input *in = &m->inputs[f];
+		char buf[32];
+		const char *name = e->feature_names && e->feature_names[f] ? e->feature_names[f] : NULL;
+		if (!name) {
+			snprintf(buf, sizeof buf, xgb ? "f%zu" : "Column_%zu", f);
+			name = buf;
+		}
+		if (!(in->name = strdup(name)))
+			return bf_err_set(err, BF_ENOMEM, m->path, 0, 0, "out of memory");
+		in->type = MODEL_INPUT_NUMBER;
+		in->missing_ok = 1;
+		strmap_init(&in->categories);
+	}
+
+	m->raw = opt && opt->raw;
+	m->n_outputs = e->task == TREE_TASK_MULTICLASS || m->raw ? e->n_groups : 1;
+	m->task = m->raw ? (e->n_groups > 1 ? MODEL_TASK_MULTICLASS : MODEL_TASK_REGRESSION)
+			 : e->task == TREE_TASK_BINARY	   ? MODEL_TASK_BINARY
+			 : e->task == TREE_TASK_MULTICLASS ? MODEL_TASK_MULTICLASS
+							   : MODEL_TASK_REGRESSION;
+	if (m->task != MODEL_TASK_REGRESSION) {
+		size_t k = m->task == MODEL_TASK_BINARY ? 2 : e->n_groups;
+		if (opt && opt->n_classes && opt->n_classes != k)
+			return bf_err_set(err, BF_ESPEC, m->path, 0, 0,
+					  "model.classes names %zu classes but the model has %zu", opt->n_classes, k);
+		m->classes = calloc(k, sizeof *m->classes);
+		if (!m->classes)
+			return bf_err_set(err, BF_ENOMEM, m->path, 0, 0, "out of memory");
+		for (; m->n_classes < k; m->n_classes++)
+			if (!(m->classes[m->n_classes] = opt && opt->n_classes ? strdup(opt->classes[m->n_classes])
+									       : class_name(m->n_classes)))
+				return bf_err_set(err, BF_ENOMEM, m->path, 0, 0, "out of memory");
+	}
+	m->n_params = e->n_nodes;
+	m->auto_batch_rows = 8192;
+	return BF_OK;
+}
+
+static void trees_describe(const model *m, FILE *f)
+{
+	const trees_model *t = m->impl;
+	const tree_ensemble *e = &t->e;
+	static const char *outs[] = {"identity", "sigmoid", "softmax", "one-vs-all sigmoid", "exp"};
+	fprintf(f, "library: %s\nobjective: %s (output %s)\n", e->lib == TREE_LIB_XGBOOST ? "xgboost" : "lightgbm",
+		e->objective, outs[e->output]);
+	fprintf(f, "trees: %zu (%zu used), %zu per iteration\nclasses/groups: %zu\n", e->n_trees, t->n_used,
+		e->n_groups, e->n_groups);
+	fprintf(f, "base score (margin):");
+	for (size_t k = 0; k < e->n_groups && k < 8; k++)
+		fprintf(f, " %.9g", e->base_score[k]);
+	fprintf(f, "%s\n", e->n_groups > 8 ? " ..." : "");
+	/* Depth histogram: leaves by depth. */
+	size_t hist[64] = {0};
+	for (size_t k = 0; k < e->n_trees; k++) {
+		uint32_t base = e->tree_begin[k], n = e->tree_begin[k + 1] - base;
+		uint8_t *depth = calloc(n, 1);
+		if (!depth)
+			return;
+		/* The laid-out order is breadth-first: parents before children. */
+		for (uint32_t i = 0; i < n; i++) {
+			int32_t feature = t->x ? t->x[base + i].feature : t->l[base + i].feature;
+			uint32_t left = t->x ? t->x[base + i].left : t->l[base + i].left;
+			if (feature >= 0)
+				depth[left] = depth[left + 1] = (uint8_t)(depth[i] + 1 < 63 ? depth[i] + 1 : 63);
+			else
+				hist[depth[i]]++;
+		}
+		free(depth);
+	}
+	fprintf(f, "max depth: %d\nleaves by depth:", e->max_depth);
+	for (int d = 0; d < 64; d++)
+		if (hist[d])
+			fprintf(f, " %d:%zu", d, hist[d]);
+	fprintf(f, "\nfeatures: %zu\n", e->n_features);
+	for (size_t k = 0; k < e->n_features; k++)
+		fprintf(f, "  %s (%s)\n", m->inputs[k].name, e->feature_is_cat && e->feature_is_cat[k] ? "categorical" : "numerical");
+}
+
+const model_backend trees_backend = {
+	.name = "trees",
+	.load = trees_load,
+	.predict = trees_predict,
+	.describe = trees_describe,
+	.free = trees_free,
+};

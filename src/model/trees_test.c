@@ -1,0 +1,223 @@
+/* trees_test.c: the fast batched tree evaluator (trees.c) against the
+ * reference evaluators written after each library (xgb_margin_ref,
+ * lgb_margin_ref): bit-identical margins on every real model, for rows
+ * drawn to hit the edge cases: missing values, values exactly on split
+ * thresholds and next to them, +/-inf, negative / fractional / unseen /
+ * huge category codes. Also the output transforms and model.trees. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "model.h"
+#include "trees.h"
+
+static char *slurp(const char *path, size_t *len)
+{
+	FILE *f = fopen(path, "rb");
+	if (!f)
+		return NULL;
+	fseek(f, 0, SEEK_END);
+	long n = ftell(f);
+	fseek(f, 0, SEEK_SET);
+	char *buf = malloc((size_t)n + 1);
+	if (buf && fread(buf, 1, (size_t)n, f) != (size_t)n) {
+		free(buf);
+		buf = NULL;
+	}
+	fclose(f);
+	*len = (size_t)n;
+	return buf;
+}
+
+static uint64_t rng = 88172645463325252ull;
+static uint64_t next(void)
+{
+	rng ^= rng << 13;
+	rng ^= rng >> 7;
+	rng ^= rng << 17;
+	return rng;
+}
+
+/* A row value for feature f: often a split threshold of the model (exactly,
+ * or one float/double step away), sometimes special. */
+static double draw(const tree_ensemble *e, size_t f)
+{
+	static const double special[] = {NAN, INFINITY, -INFINITY, 0.0, -0.0, 1e-36, -1e-36, -1.0, -0.5, 0.5,
+					 2.7, 1e9, 16777216.0, 3.0e38};
+	uint64_t r = next() % 10;
+	if (r < 2)
+		return special[next() % (sizeof special / sizeof *special)];
+	if (e->feature_is_cat && e->feature_is_cat[f] && r < 6)
+		return (double)(next() % 70) - (r == 2 ? 3 : 0);
+	for (int tries = 0; tries < 8; tries++) {
+		const tree_node *nd = &e->nodes[next() % e->n_nodes];
+		if (nd->left < 0 || (size_t)nd->feature != f || nd->categorical)
+			continue;
+		double t = nd->threshold;
+		switch (next() % 4) {
+		case 0:
+			return t;
+		case 1:
+			return nextafter(t, INFINITY);
+		case 2:
+			return (double)nextafterf((float)t, -INFINITY);
+		default:
+			return t + (double)(next() % 1000) / 100.0 - 5;
+		}
+	}
+	return (double)(next() % 2000) / 10.0 - 50;
+}
+
+static void check_model(const char *kind, const char *path)
+{
+	size_t len;
+	char *text = slurp(path, &len);
+	if (!text)
+		fail_msg("cannot read %s", path);
+	tree_ensemble e;
+	memset(&e, 0, sizeof e);
+	bf_error err = {0};
+	int xgb = strcmp(kind, "xgboost") == 0;
+	int rc = xgb ? xgb_load(&e, text, len, path, &err) : lgb_load(&e, text, len, path, &err);
+	if (rc == BF_OK)
+		rc = tree_check(&e, path, &err);
+	if (rc)
+		fail_msg("%s: %s", path, err.message);
+	model_options opt = {.raw = 1};
+	model *m;
+	if (model_load_opts(kind, path, &opt, &m, &err))
+		fail_msg("%s: %s", path, err.message);
+	assert_int_equal(m->n_inputs, e.n_features);
+	size_t n = 700, nf = e.n_features, g = e.n_groups;
+	double *x = malloc(n * nf * sizeof *x), *out = malloc(n * m->n_outputs * sizeof *out),
+	       *ref = malloc(g * sizeof *ref);
+	for (size_t r = 0; r < n; r++)
+		for (size_t f = 0; f < nf; f++)
+			x[r * nf + f] = draw(&e, f);
+	arena a;
+	arena_init(&a, 1 << 16);
+	assert_int_equal(m->backend->predict(m, x, n, out, &a), 0);
+	for (size_t r = 0; r < n; r++) {
+		if (xgb)
+			xgb_margin_ref(&e, x + r * nf, e.n_trees, ref);
+		else
+			lgb_margin_ref(&e, x + r * nf, e.n_trees, ref);
+		for (size_t k = 0; k < g; k++) {
+			double got = out[r * m->n_outputs + k];
+			if (!(got == ref[k] || (isnan(got) && isnan(ref[k]))))
+				fail_msg("%s: row %zu group %zu: fast %.17g, reference %.17g", path, r, k, got, ref[k]);
+		}
+	}
+	arena_free(&a);
+	free(x);
+	free(out);
+	free(ref);
+	model_free(m);
+	tree_ensemble_free(&e);
+	free(text);
+}
+
+static void test_xgboost_models(void **state)
+{
+	static const char *names[] = {"churn_cat_logistic", "churn_onehot_logitraw", "concrete_squarederror",
+				      "ames_reglogistic", "hpc_softprob", "hpc_softmax", "attrition_poisson",
+				      "sacramento_rank", "credit_missing_logistic", "credit_dart"};
+	char path[256];
+	for (size_t i = 0; i < sizeof names / sizeof *names; i++) {
+		snprintf(path, sizeof path, "testdata/trees/%s.json", names[i]);
+		check_model("xgboost", path);
+		snprintf(path, sizeof path, "testdata/trees/%s.ubj", names[i]);
+		check_model("xgboost", path);
+	}
+	check_model("xgboost", "../shared/fixtures/treelite/mushroom/mushroom.model");
+	check_model("xgboost", "../shared/fixtures/treelite/dermatology/dermatology.model");
+	check_model("xgboost", "../shared/fixtures/treelite/xgb_toy_categorical/xgb_toy_categorical_model.json");
+}
+
+static void test_lightgbm_models(void **state)
+{
+	check_model("lightgbm", "../shared/fixtures/treelite/toy_categorical/toy_categorical_model.txt");
+	check_model("lightgbm", "../shared/fixtures/treelite/sparse_categorical/sparse_categorical_model.txt");
+	check_model("lightgbm", "../shared/fixtures/treelite/lightgbm_constant_tree/model_with_constant_tree.txt");
+}
+
+/* model.trees keeps the first iterations: the margin of the first k trees. */
+static void test_tree_limit(void **state)
+{
+	const char *path = "testdata/trees/hpc_softprob.json";
+	size_t len;
+	char *text = slurp(path, &len);
+	tree_ensemble e;
+	memset(&e, 0, sizeof e);
+	bf_error err = {0};
+	assert_int_equal(xgb_load(&e, text, len, path, &err), BF_OK);
+	assert_int_equal(tree_check(&e, path, &err), BF_OK);
+	model_options opt = {.raw = 1, .trees = 3};
+	model *m;
+	assert_int_equal(model_load_opts("xgboost", path, &opt, &m, &err), BF_OK);
+	double x[64], out[8], ref[8];
+	arena a;
+	arena_init(&a, 1 << 16);
+	for (int rep = 0; rep < 50; rep++) {
+		for (size_t f = 0; f < e.n_features; f++)
+			x[f] = draw(&e, f);
+		assert_int_equal(m->backend->predict(m, x, 1, out, &a), 0);
+		xgb_margin_ref(&e, x, 3 * e.n_groups, ref);
+		for (size_t k = 0; k < e.n_groups; k++)
+			assert_true(out[k] == ref[k]);
+	}
+	model_free(m);
+	opt.trees = 1000;
+	assert_int_equal(model_load_opts("xgboost", path, &opt, &m, &err), BF_ESPEC);
+	assert_non_null(strstr(err.message, "model.trees"));
+	arena_free(&a);
+	tree_ensemble_free(&e);
+	free(text);
+}
+
+/* Probabilities: XGBoost's float sigmoid, softmax summing in double. */
+static void test_transforms(void **state)
+{
+	bf_error err = {0};
+	model *raw, *prob;
+	model_options o_raw = {.raw = 1};
+	assert_int_equal(model_load_opts("xgboost", "testdata/trees/hpc_softprob.json", &o_raw, &raw, &err), BF_OK);
+	assert_int_equal(model_load_opts("xgboost", "testdata/trees/hpc_softprob.json", NULL, &prob, &err), BF_OK);
+	assert_int_equal(prob->task, MODEL_TASK_MULTICLASS);
+	assert_int_equal(prob->n_outputs, 4);
+	double x[16] = {0}, m[4], p[4];
+	arena a;
+	arena_init(&a, 1 << 16);
+	for (size_t f = 0; f < raw->n_inputs; f++)
+		x[f] = NAN;
+	assert_int_equal(raw->backend->predict(raw, x, 1, m, &a), 0);
+	assert_int_equal(prob->backend->predict(prob, x, 1, p, &a), 0);
+	float max = (float)m[0];
+	double sum = 0;
+	for (int k = 1; k < 4; k++)
+		max = (float)m[k] > max ? (float)m[k] : max;
+	for (int k = 0; k < 4; k++)
+		sum += expf((float)m[k] - max);
+	for (int k = 0; k < 4; k++)
+		assert_true(p[k] == (double)(expf((float)m[k] - max) / (float)sum));
+	model_free(raw);
+	model_free(prob);
+	arena_free(&a);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_xgboost_models),
+		cmocka_unit_test(test_lightgbm_models),
+		cmocka_unit_test(test_tree_limit),
+		cmocka_unit_test(test_transforms),
+	};
+	return cmocka_run_group_tests_name("trees", tests, NULL, NULL);
+}

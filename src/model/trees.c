@@ -43,8 +43,23 @@ typedef struct lnode {
 	uint32_t pad;
 } lnode;
 
+/* XGBoost node for the fixed-depth walk of trees without categorical
+ * splits: a leaf loops to itself (it reads a sentinel feature that is always
+ * -inf, below any threshold), so every row takes exactly depth steps and
+ * eight rows can walk a tree side by side with no branch. */
+typedef struct fnode {
+	float thr;
+	uint32_t feat;          /* feature index; bit 31: missing goes left */
+	uint32_t left;          /* right child = left + 1; a leaf: itself */
+	float leaf;
+} fnode;
+
+#define FNODE_DEFAULT_LEFT 0x80000000u
+
 typedef struct trees_model {
 	tree_ensemble e;
+	fnode *f;               /* (n_nodes) XGBoost, same indices as x */
+	uint8_t *walk;          /* (n_trees) depth for the fixed-depth walk; 0 = use the general loop */
 	size_t n_used;          /* trees scored: all, or the first model.trees iterations */
 	xnode *x;               /* XGBoost layout, (n_nodes), tree t starts at begin[t] */
 	lnode *l;               /* LightGBM layout */
@@ -60,12 +75,15 @@ static int lay_out(trees_model *t, bf_error *err, const char *path)
 	const tree_ensemble *e = &t->e;
 	t->begin = malloc((e->n_trees + 1) * sizeof *t->begin);
 	t->src = malloc((e->n_nodes + 1) * sizeof *t->src);
-	if (e->lib == TREE_LIB_XGBOOST)
+	if (e->lib == TREE_LIB_XGBOOST) {
 		t->x = calloc(e->n_nodes + 1, sizeof *t->x);
+		t->f = calloc(e->n_nodes + 1, sizeof *t->f);
+		t->walk = calloc(e->n_trees + 1, 1);
+	}
 	else
 		t->l = calloc(e->n_nodes + 1, sizeof *t->l);
 	uint32_t *queue = malloc((e->n_nodes + 1) * sizeof *queue);
-	if (!t->begin || !t->src || (!t->x && !t->l) || !queue) {
+	if (!t->begin || !t->src || (!t->x && !t->l) || !queue || (t->x && (!t->f || !t->walk))) {
 		free(queue);
 		return bf_err_set(err, BF_ENOMEM, path, 0, 0, "out of memory");
 	}
@@ -95,6 +113,34 @@ static int lay_out(trees_model *t, bf_error *err, const char *path)
 			else
 				t->l[base + j] = (lnode){leaf ? nd->leaf : nd->threshold, leaf ? -1 : nd->feature, left,
 							 flags, 0};
+		}
+		if (t->x) {
+			/* fixed-depth layout: depth of each node, breadth-first order */
+			uint8_t depth_max = 0;
+			int has_cat = 0;
+			uint8_t *depth = calloc(n, 1);
+			if (!depth) {
+				free(queue);
+				return bf_err_set(err, BF_ENOMEM, path, 0, 0, "out of memory");
+			}
+			for (uint32_t j = 0; j < tail && j < n; j++) {
+				const xnode *xn = &t->x[base + j];
+				fnode *fn = &t->f[base + j];
+				if (xn->feature < 0) {
+					*fn = (fnode){0.0f, (uint32_t)e->n_features, j, xn->value};
+				} else {
+					has_cat |= (xn->flags & NODE_CATEGORICAL) != 0;
+					*fn = (fnode){xn->value,
+						      (uint32_t)xn->feature | (xn->flags & NODE_DEFAULT_LEFT ? FNODE_DEFAULT_LEFT : 0),
+						      xn->left, 0.0f};
+					if (depth[j] < 254)
+						depth[xn->left] = depth[xn->left + 1] = (uint8_t)(depth[j] + 1);
+				}
+				if (depth[j] > depth_max)
+					depth_max = depth[j];
+			}
+			free(depth);
+			t->walk[k] = has_cat || depth_max > 32 ? 0 : (uint8_t)(depth_max ? depth_max : 1);
 		}
 		if (tail != n) {
 			free(queue);
@@ -158,6 +204,55 @@ static inline float xgb_tree(const trees_model *t, const xnode *tree, uint32_t b
 		i = n->left + right;
 	}
 	return tree[i].value;
+}
+
+/* One step of the fixed-depth walk: XGBoost's rule (left when v < split;
+ * a missing value goes the default way), without a branch. */
+static inline uint32_t fstep(const fnode *tree, uint32_t i, const float *row)
+{
+	const fnode *n = &tree[i];
+	float v = row[n->feat & ~FNODE_DEFAULT_LEFT];
+	uint32_t right = !(v < n->thr);
+	uint32_t missing_left = (v != v) & (n->feat >> 31);
+	return n->left + (right ^ missing_left);
+}
+
+/* Adds w times tree's leaf for each of nb rows (stride rs) to acc (stride g):
+ * eight rows walk the tree side by side, depth steps each. Leaves add in
+ * row order, one tree at a time, so sums keep XGBoost's order. */
+static void xgb_walk(const fnode *tree, unsigned depth, const float *rows, size_t rs, size_t nb, float *acc,
+		     size_t g, float w)
+{
+	size_t r = 0;
+	for (; r + 8 <= nb; r += 8) {
+		const float *p = rows + r * rs;
+		uint32_t i0 = 0, i1 = 0, i2 = 0, i3 = 0, i4 = 0, i5 = 0, i6 = 0, i7 = 0;
+		for (unsigned d = 0; d < depth; d++) {
+			i0 = fstep(tree, i0, p);
+			i1 = fstep(tree, i1, p + rs);
+			i2 = fstep(tree, i2, p + 2 * rs);
+			i3 = fstep(tree, i3, p + 3 * rs);
+			i4 = fstep(tree, i4, p + 4 * rs);
+			i5 = fstep(tree, i5, p + 5 * rs);
+			i6 = fstep(tree, i6, p + 6 * rs);
+			i7 = fstep(tree, i7, p + 7 * rs);
+		}
+		float *a = acc + r * g;
+		a[0] += w * tree[i0].leaf;
+		a[g] += w * tree[i1].leaf;
+		a[2 * g] += w * tree[i2].leaf;
+		a[3 * g] += w * tree[i3].leaf;
+		a[4 * g] += w * tree[i4].leaf;
+		a[5 * g] += w * tree[i5].leaf;
+		a[6 * g] += w * tree[i6].leaf;
+		a[7 * g] += w * tree[i7].leaf;
+	}
+	for (; r < nb; r++) {
+		uint32_t i = 0;
+		for (unsigned d = 0; d < depth; d++)
+			i = fstep(tree, i, rows + r * rs);
+		acc[r * g] += w * tree[i].leaf;
+	}
 }
 
 /* LightGBM (tree.h NumericalDecision). */
@@ -259,7 +354,8 @@ static int trees_predict(const model *m, const double *x, size_t n, double *out,
 	const tree_ensemble *e = &t->e;
 	size_t nf = e->n_features, g = e->n_groups, ni = m->n_inputs;
 	int xgb = e->lib == TREE_LIB_XGBOOST;
-	float *rows_f = xgb ? arena_alloc(scratch, BLOCK_ROWS * nf * sizeof *rows_f) : NULL;
+	size_t rs = nf + 1; /* row stride: the features, then the -inf sentinel leaves read */
+	float *rows_f = xgb ? arena_alloc(scratch, BLOCK_ROWS * rs * sizeof *rows_f) : NULL;
 	float *acc_f = xgb ? arena_alloc(scratch, BLOCK_ROWS * g * sizeof *acc_f) : NULL;
 	double *acc_d = xgb ? NULL : arena_alloc(scratch, BLOCK_ROWS * g * sizeof *acc_d);
 	if (xgb ? !rows_f || !acc_f : !acc_d)
@@ -268,22 +364,22 @@ static int trees_predict(const model *m, const double *x, size_t n, double *out,
 		size_t nb = n - r0 < BLOCK_ROWS ? n - r0 : BLOCK_ROWS;
 		if (xgb) {
 			/* XGBoost holds features as float32 and starts from base_score. */
-			for (size_t r = 0; r < nb; r++)
+			for (size_t r = 0; r < nb; r++) {
 				for (size_t f = 0; f < nf; f++)
-					rows_f[r * nf + f] = (float)x[(r0 + r) * ni + f];
+					rows_f[r * rs + f] = (float)x[(r0 + r) * ni + f];
+				rows_f[r * rs + nf] = -INFINITY;
+			}
 			for (size_t r = 0; r < nb; r++)
 				for (size_t k = 0; k < g; k++)
 					acc_f[r * g + k] = (float)e->base_score[k];
 			for (size_t k = 0; k < t->n_used; k++) {
-				const xnode *tree = t->x + t->begin[k];
 				float *acc = acc_f + e->tree_group[k];
 				float w = t->weight_f ? t->weight_f[k] : 1.0f;
-				if (w == 1.0f)
-					for (size_t r = 0; r < nb; r++)
-						acc[r * g] += xgb_tree(t, tree, t->begin[k], rows_f + r * nf);
+				if (t->walk[k])
+					xgb_walk(t->f + t->begin[k], t->walk[k], rows_f, rs, nb, acc, g, w);
 				else
 					for (size_t r = 0; r < nb; r++)
-						acc[r * g] += w * xgb_tree(t, tree, t->begin[k], rows_f + r * nf);
+						acc[r * g] += w * xgb_tree(t, t->x + t->begin[k], t->begin[k], rows_f + r * rs);
 			}
 			for (size_t r = 0; r < nb; r++) {
 				double *o = out + (r0 + r) * m->n_outputs;
@@ -331,6 +427,8 @@ static void trees_free(model *m)
 		return;
 	tree_ensemble_free(&t->e);
 	free(t->x);
+	free(t->f);
+	free(t->walk);
 	free(t->l);
 	free(t->src);
 	free(t->begin);

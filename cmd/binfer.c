@@ -275,20 +275,31 @@ static void show_progress(const report *r, int done, void *ctx)
 
 /* ---- subcommands ---------------------------------------------------------- */
 
+/* Parses run/validate arguments and loads the spec with the overrides.
+ * Returns -1 with *spec loaded, or the exit code to leave with. */
+static int load_job(int argc, char **argv, const char *usage, cli *c, job_spec *spec)
+{
+	int p = parse_job_args(argc, argv, c, usage);
+	if (p) {
+		free_overrides(&c->ov);
+		return p > 0 ? EXIT_OK : EXIT_USAGE;
+	}
+	bf_error err = {0};
+	int rc = spec_load(c->spec, (const char *const *)c->ov.items, c->ov.n, spec, &err);
+	free_overrides(&c->ov);
+	if (rc)
+		return print_error(&err);
+	return -1;
+}
+
 static int cmd_run(int argc, char **argv)
 {
 	cli c;
-	int p = parse_job_args(argc, argv, &c, usage_run);
-	if (p) {
-		free_overrides(&c.ov);
-		return p > 0 ? EXIT_OK : EXIT_USAGE;
-	}
 	job_spec spec;
 	bf_error err = {0};
-	int rc = spec_load(c.spec, (const char *const *)c.ov.items, c.ov.n, &spec, &err);
-	free_overrides(&c.ov);
-	if (rc)
-		return print_error(&err);
+	int rc = load_job(argc, argv, usage_run, &c, &spec);
+	if (rc >= 0)
+		return rc;
 	install_signals();
 	int progress = c.progress < 0 ? isatty(STDERR_FILENO) && !c.quiet : c.progress;
 	run_options opt = {progress ? show_progress : NULL, NULL};
@@ -321,17 +332,11 @@ static int cmd_run(int argc, char **argv)
 static int cmd_validate(int argc, char **argv)
 {
 	cli c;
-	int p = parse_job_args(argc, argv, &c, usage_validate);
-	if (p) {
-		free_overrides(&c.ov);
-		return p > 0 ? EXIT_OK : EXIT_USAGE;
-	}
 	job_spec spec;
 	bf_error err = {0};
-	int rc = spec_load(c.spec, (const char *const *)c.ov.items, c.ov.n, &spec, &err);
-	free_overrides(&c.ov);
-	if (rc)
-		return print_error(&err), EXIT_USAGE;
+	int rc = load_job(argc, argv, usage_validate, &c, &spec);
+	if (rc >= 0)
+		return rc == EXIT_OK ? EXIT_OK : EXIT_USAGE;
 	char *plan = NULL;
 	rc = run_validate(&spec, 100, &plan, &err);
 	spec_free(&spec);

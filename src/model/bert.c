@@ -22,6 +22,7 @@
 #include <immintrin.h>
 #endif
 
+#include "file.h"
 #include "json.h"
 #include "model.h"
 #include "safetensors.h"
@@ -436,29 +437,14 @@ static json_value *read_json(const char *dir, const char *name, arena *a, int op
 	char *path = join(dir, name);
 	if (!path)
 		return NULL;
-	FILE *f = fopen(path, "rb");
-	if (!f) {
+	size_t len;
+	char *buf = bf_read_file(path, &len);
+	if (!buf) {
 		if (!optional)
 			bf_err_set(err, BF_EMODEL, path, 0, 0, "cannot open: the model folder needs %s", name);
 		free(path);
 		return NULL;
 	}
-	char *buf = NULL;
-	size_t len = 0, cap = 0;
-	for (;;) {
-		if (len == cap) {
-			cap = cap ? cap * 2 : 65536;
-			char *nb = realloc(buf, cap);
-			if (!nb)
-				break;
-			buf = nb;
-		}
-		size_t got = fread(buf + len, 1, cap - len, f);
-		len += got;
-		if (!got)
-			break;
-	}
-	fclose(f);
 	json_value *v = NULL;
 	json_error jerr;
 	char *copy = buf ? arena_alloc(a, len + 1) : NULL;

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "file.h"
 #include "sha256.h"
 
 static const struct {
@@ -19,45 +20,6 @@ static const struct {
 	{"bert", &bert_backend},
 	{"fasttext", &fasttext_backend},
 };
-
-/* Reads a whole file; NULL with err filled on failure. */
-static char *read_file(const char *path, size_t *len, bf_error *err)
-{
-	FILE *f = fopen(path, "rb");
-	if (!f) {
-		bf_err_set(err, BF_EMODEL, path, 0, 0, "cannot open model file: %s", strerror(errno));
-		return NULL;
-	}
-	size_t cap = 1 << 16, n = 0;
-	char *buf = malloc(cap);
-	while (buf) {
-		size_t got = fread(buf + n, 1, cap - n, f);
-		n += got;
-		if (n < cap)
-			break;
-		char *bigger = realloc(buf, cap * 2);
-		if (!bigger) {
-			free(buf);
-			buf = NULL;
-			break;
-		}
-		buf = bigger;
-		cap *= 2;
-	}
-	int failed = ferror(f);
-	fclose(f);
-	if (!buf) {
-		bf_err_set(err, BF_ENOMEM, path, 0, 0, "out of memory reading the model file");
-		return NULL;
-	}
-	if (failed) {
-		free(buf);
-		bf_err_set(err, BF_EMODEL, path, 0, 0, "cannot read model file");
-		return NULL;
-	}
-	*len = n;
-	return buf;
-}
 
 int model_load(const char *kind, const char *path, model **out, bf_error *err)
 {
@@ -93,10 +55,13 @@ int model_load_opts(const char *kind, const char *path, const model_options *opt
 		return BF_OK;
 	}
 	size_t len;
-	char *text = read_file(path, &len, err);
+	char *text = bf_read_file(path, &len);
 	if (!text) {
+		int e = errno;
 		free(m);
-		return err ? err->code : BF_EMODEL;
+		if (e == ENOMEM)
+			return bf_err_set(err, BF_ENOMEM, path, 0, 0, "out of memory reading the model file");
+		return bf_err_set(err, BF_EMODEL, path, 0, 0, "cannot open model file: %s", strerror(e));
 	}
 	m->backend = backend;
 	m->path = strdup(path);

@@ -27,6 +27,7 @@
 #include <utf8proc.h>
 
 #include "arena.h"
+#include "file.h"
 #include "json.h"
 #include "utf8.h"
 
@@ -468,38 +469,6 @@ static void wp_defaults(wp_options *o)
 	o->max_chars_per_word = 100;
 }
 
-/* Reads a whole file, NUL-terminated. NULL with errno set on failure. */
-static char *slurp(const char *path, size_t *len)
-{
-	FILE *f = fopen(path, "rb");
-	if (!f)
-		return NULL;
-	size_t cap = 1 << 16, n = 0;
-	char *buf = malloc(cap);
-	while (buf) {
-		n += fread(buf + n, 1, cap - n - 1, f);
-		if (n < cap - 1)
-			break;
-		char *bigger = realloc(buf, cap * 2);
-		if (!bigger) {
-			free(buf);
-			buf = NULL;
-			break;
-		}
-		buf = bigger;
-		cap *= 2;
-	}
-	int failed = !buf ? ENOMEM : ferror(f) ? EIO : 0;
-	fclose(f);
-	if (failed) {
-		free(buf);
-		errno = failed;
-		return NULL;
-	}
-	buf[n] = '\0';
-	*len = n;
-	return buf;
-}
 
 int wp_load(wp_tokenizer *t, const char *path, const wp_options *opt, bf_error *err)
 {
@@ -510,7 +479,7 @@ int wp_load(wp_tokenizer *t, const char *path, const wp_options *opt, bf_error *
 	else
 		wp_defaults(&t->opt);
 	size_t len;
-	char *text = slurp(path, &len);
+	char *text = bf_read_file(path, &len);
 	if (!text)
 		return bf_err_set(err, errno == ENOMEM ? BF_ENOMEM : BF_EMODEL, path, 0, 0,
 				  "cannot read vocab file: %s", strerror(errno));
@@ -619,7 +588,7 @@ int wp_options_from_dir(wp_options *opt, const char *dir, bf_error *err)
 	if ((size_t)snprintf(path, sizeof path, "%s/tokenizer_config.json", dir) >= sizeof path)
 		return bf_err_set(err, BF_EMODEL, dir, 0, 0, "model folder path is too long");
 	size_t len;
-	char *text = slurp(path, &len);
+	char *text = bf_read_file(path, &len);
 	if (!text) {
 		if (errno == ENOENT)
 			return BF_OK;

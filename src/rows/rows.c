@@ -423,8 +423,11 @@ static rows_reason finish(const row_plan *p, double *x, char *why, size_t why_si
 	return ROWS_OK;
 }
 
-static rows_reason parse_csv(const row_plan *p, const char *rec, size_t len, double *x, rows_value *id,
-			     rows_value *incl, arena *scratch, char *why, size_t why_size)
+/* Splits a CSV record into its fields (*fields, n_columns of them, in the
+ * arena) and fills the id and the include values: the part every CSV row
+ * shares, for models of numbers and of text. */
+static rows_reason csv_record(const row_plan *p, const char *rec, size_t len, csv_field **fields, rows_value *id,
+			      rows_value *incl, arena *scratch, char *why, size_t why_size)
 {
 	size_t off = utf8_check(rec, len);
 	if (off != len) {
@@ -453,6 +456,21 @@ static rows_reason parse_csv(const row_plan *p, const char *rec, size_t len, dou
 			 (long long)n);
 		return ROWS_FIELD_COUNT;
 	}
+	for (size_t k = 0; k < p->n_include; k++) {
+		const csv_field *c = &f[p->include_col[k]];
+		incl[k] = (rows_value){c->ptr, c->len, ROWS_VALUE_TEXT};
+	}
+	*fields = f;
+	return ROWS_OK;
+}
+
+static rows_reason parse_csv(const row_plan *p, const char *rec, size_t len, double *x, rows_value *id,
+			     rows_value *incl, arena *scratch, char *why, size_t why_size)
+{
+	csv_field *f;
+	rows_reason r0 = csv_record(p, rec, len, &f, id, incl, scratch, why, why_size);
+	if (r0)
+		return r0;
 	const model *m = p->m;
 	for (size_t i = 0; i < m->n_inputs; i++) {
 		const csv_field *c = &f[p->input_col[i]];
@@ -461,10 +479,6 @@ static rows_reason parse_csv(const row_plan *p, const char *rec, size_t len, dou
 		rows_reason r = text_value(p, i, c->ptr, c->len, &x[i], why, why_size);
 		if (r)
 			return r;
-	}
-	for (size_t k = 0; k < p->n_include; k++) {
-		const csv_field *c = &f[p->include_col[k]];
-		incl[k] = (rows_value){c->ptr, c->len, ROWS_VALUE_TEXT};
 	}
 	return any_missing(x, m->n_inputs) ? finish(p, x, why, why_size) : ROWS_OK;
 }
@@ -518,29 +532,36 @@ static rows_value json_out(const json_value *v)
 	return (rows_value){v->raw, v->raw_len, ROWS_VALUE_JSON};
 }
 
+/* Parses a JSON lines record that must be an object, and resets the id
+ * and include values to absent: what every JSON lines row shares. */
+static rows_reason json_record(const row_plan *p, const char *rec, size_t len, json_value **root, rows_value *id,
+			       rows_value *incl, arena *scratch, char *why, size_t why_size)
+{
+	json_error jerr;
+	if (json_parse(rec, len, scratch, root, &jerr) < 0) {
+		snprintf(why, why_size, "%s (at byte %zu)", jerr.message, jerr.offset + 1);
+		return strstr(jerr.message, "UTF-8") ? ROWS_BAD_UTF8 : ROWS_BAD_JSON;
+	}
+	if ((*root)->type != JSON_OBJECT) {
+		snprintf(why, why_size, "expected a JSON object, found %s", json_type_name((*root)->type));
+		return ROWS_NOT_OBJECT;
+	}
+	*id = p->has_id_field ? (rows_value){NULL, 0, ROWS_VALUE_ABSENT} : (rows_value){NULL, 0, ROWS_VALUE_ROWNUM};
+	for (size_t k = 0; k < p->n_include; k++)
+		incl[k] = (rows_value){NULL, 0, ROWS_VALUE_ABSENT};
+	return ROWS_OK;
+}
+
 static rows_reason parse_jsonl(const row_plan *p, const char *rec, size_t len, double *x, rows_value *id,
 			       rows_value *incl, arena *scratch, char *why, size_t why_size)
 {
 	json_value *root;
-	json_error jerr;
-	if (json_parse(rec, len, scratch, &root, &jerr) < 0) {
-		if (strstr(jerr.message, "UTF-8")) {
-			snprintf(why, why_size, "%s (at byte %zu)", jerr.message, jerr.offset + 1);
-			return ROWS_BAD_UTF8;
-		}
-		snprintf(why, why_size, "%s (at byte %zu)", jerr.message, jerr.offset + 1);
-		return ROWS_BAD_JSON;
-	}
-	if (root->type != JSON_OBJECT) {
-		snprintf(why, why_size, "expected a JSON object, found %s", json_type_name(root->type));
-		return ROWS_NOT_OBJECT;
-	}
+	rows_reason r0 = json_record(p, rec, len, &root, id, incl, scratch, why, why_size);
+	if (r0)
+		return r0;
 	const model *m = p->m;
 	for (size_t i = 0; i < m->n_inputs; i++)
 		x[i] = p->level[i] ? 0 : NAN;
-	*id = p->has_id_field ? (rows_value){NULL, 0, ROWS_VALUE_ABSENT} : (rows_value){NULL, 0, ROWS_VALUE_ROWNUM};
-	for (size_t k = 0; k < p->n_include; k++)
-		incl[k] = (rows_value){NULL, 0, ROWS_VALUE_ABSENT};
 	const key_slot *slots = p->slots;
 	for (uint32_t j = 0; j < root->len; j++) {
 		const json_member *mb = &root->u.members[j];
@@ -623,18 +644,9 @@ rows_reason rows_parse_text(const row_plan *p, const char *rec, size_t len, text
 		join_piece(parts, k, "", 0);
 	if (p->format == SPEC_FORMAT_JSONL) {
 		json_value *root;
-		json_error jerr;
-		if (json_parse(rec, len, scratch, &root, &jerr) < 0) {
-			snprintf(why, why_size, "%s (at byte %zu)", jerr.message, jerr.offset + 1);
-			return strstr(jerr.message, "UTF-8") ? ROWS_BAD_UTF8 : ROWS_BAD_JSON;
-		}
-		if (root->type != JSON_OBJECT) {
-			snprintf(why, why_size, "expected a JSON object, found %s", json_type_name(root->type));
-			return ROWS_NOT_OBJECT;
-		}
-		*id = p->has_id_field ? (rows_value){NULL, 0, ROWS_VALUE_ABSENT} : (rows_value){NULL, 0, ROWS_VALUE_ROWNUM};
-		for (size_t k = 0; k < p->n_include; k++)
-			incl[k] = (rows_value){NULL, 0, ROWS_VALUE_ABSENT};
+		rows_reason r0 = json_record(p, rec, len, &root, id, incl, scratch, why, why_size);
+		if (r0)
+			return r0;
 		const key_slot *slots = p->slots;
 		for (uint32_t j = 0; j < root->len; j++) {
 			const json_member *mb = &root->u.members[j];
@@ -658,36 +670,10 @@ rows_reason rows_parse_text(const row_plan *p, const char *rec, size_t len, text
 		}
 		return join_text(p, parts, text, scratch, why, why_size);
 	}
-	size_t off = utf8_check(rec, len);
-	if (off != len) {
-		snprintf(why, why_size, "invalid UTF-8 byte 0x%02x at byte %zu", (unsigned char)rec[off], off + 1);
-		return ROWS_BAD_UTF8;
-	}
-	size_t cap = p->n_columns + 1;
-	csv_field *f = arena_alloc(scratch, cap * sizeof *f);
-	char *buf = arena_alloc(scratch, len + 1);
-	if (!f || !buf) {
-		snprintf(why, why_size, "out of memory");
-		return ROWS_TOO_LONG;
-	}
-	csv_error cerr;
-	int64_t n = csv_split(rec, len, p->delimiter, '"', f, cap, buf, &cerr);
-	if (n < 0) {
-		snprintf(why, why_size, "%s (at byte %zu)", cerr.message, cerr.offset + 1);
-		return ROWS_BAD_CSV;
-	}
-	if (p->id_col >= 0 && p->id_col < n)
-		*id = (rows_value){f[p->id_col].ptr, f[p->id_col].len, ROWS_VALUE_TEXT};
-	else
-		*id = (rows_value){NULL, 0, p->id_col >= 0 ? ROWS_VALUE_ABSENT : ROWS_VALUE_ROWNUM};
-	if ((size_t)n != p->n_columns) {
-		snprintf(why, why_size, "expected %zu fields as in the header, found %lld", p->n_columns, (long long)n);
-		return ROWS_FIELD_COUNT;
-	}
-	for (size_t k = 0; k < p->n_include; k++) {
-		const csv_field *c = &f[p->include_col[k]];
-		incl[k] = (rows_value){c->ptr, c->len, ROWS_VALUE_TEXT};
-	}
+	csv_field *f;
+	rows_reason r0 = csv_record(p, rec, len, &f, id, incl, scratch, why, why_size);
+	if (r0)
+		return r0;
 	for (size_t k = 0; k < p->n_text; k++)
 		join_piece(parts, k, f[p->text_col[k]].ptr, f[p->text_col[k]].len);
 	return join_text(p, parts, text, scratch, why, why_size);

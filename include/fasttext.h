@@ -82,6 +82,9 @@ typedef struct ft_model {
 	const char *label_prefix;   /* "__label__" (fastText does not store it) */
 	float sigmoid[513];         /* Loss::t_sigmoid_: sigmoid at x = i / 32 - 8 */
 	float sigmoid_log[513];     /* log(sigmoid[i] + 1e-5), as Loss::predict scores it */
+	float *output_t;            /* dense output (dim, nlabels8) transposed, nlabels8 = nlabels
+				     * rounded up to 8: all labels' dot products in one pass */
+	int32_t nlabels8;
 	size_t file_bytes;
 	void *owned[8];             /* copies this model frees (misaligned float arrays) */
 	int n_owned;

@@ -26,6 +26,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#ifdef __AVX2__
+#include <immintrin.h>
+#endif
 
 /* a*b + c must round twice, as fastText's x86-64 build does. */
 #if defined(__clang__)
@@ -551,6 +554,21 @@ int ft_load(ft_model *m, const char *data, size_t len, const char *path, bf_erro
 		m->sigmoid[i] = (float)(1.0 / (1.0 + (double)expf(-x)));
 		m->sigmoid_log[i] = (float)log((double)m->sigmoid[i] + 1e-5);
 	}
+#ifdef __AVX2__
+	if (!m->output.quantized && m->loss != FT_LOSS_HS && m->nlabels > 0) {
+		/* the output matrix transposed, labels padded to a multiple of 8 */
+		size_t nl8 = ((size_t)m->nlabels + 7) & ~(size_t)7, dim = (size_t)m->dim;
+		m->output_t = calloc(dim * nl8, sizeof *m->output_t);
+		if (!m->output_t) {
+			r->status = BF_ENOMEM;
+			goto fail;
+		}
+		m->nlabels8 = (int32_t)nl8;
+		for (size_t i = 0; i < (size_t)m->nlabels; i++)
+			for (size_t j = 0; j < dim; j++)
+				m->output_t[j * nl8 + i] = m->output.data[i * dim + j];
+	}
+#endif
 	return BF_OK;
 fail:
 	ft_free(m);
@@ -567,6 +585,7 @@ void ft_free(ft_model *m)
 	free(m->prune_row);
 	free(m->tree_left);
 	free(m->tree_right);
+	free(m->output_t);
 	for (int i = 0; i < m->n_owned; i++)
 		free(m->owned[i]);
 	memset(m, 0, sizeof *m);
@@ -991,6 +1010,48 @@ static void hs_search(const ft_model *m, const float *hidden, const float *logit
 	}
 }
 
+#ifdef __AVX2__
+/* e^x for four doubles x <= 0: x = n ln2 + r with |r| <= ln2/2 and n an
+ * integer, e^r by its Taylor series to r^13 (error below 1e-17, under half
+ * an ulp), times 2^n built in the exponent bits. Below -708 the result
+ * underflows to 0 as exp's does (subnormals are not needed here: the
+ * result is rounded to float). */
+static inline __m256d exp4(__m256d x)
+{
+	__m256d n = _mm256_round_pd(_mm256_mul_pd(x, _mm256_set1_pd(1.4426950408889634)),
+				    _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+	/* ln2 split in two so n * ln2_hi is exact */
+	__m256d r = _mm256_fnmadd_pd(n, _mm256_set1_pd(6.93147180369123816490e-01), x);
+	r = _mm256_fnmadd_pd(n, _mm256_set1_pd(1.90821492927058770002e-10), r);
+	static const double c[] = {1.0 / 6227020800.0, 1.0 / 479001600.0, 1.0 / 39916800.0, 1.0 / 3628800.0,
+				   1.0 / 362880.0,     1.0 / 40320.0,     1.0 / 5040.0,     1.0 / 720.0,
+				   1.0 / 120.0,        1.0 / 24.0,        1.0 / 6.0,        0.5,
+				   1.0,                1.0};
+	__m256d p = _mm256_set1_pd(c[0]);
+	for (int i = 1; i < 14; i++)
+		p = _mm256_fmadd_pd(p, r, _mm256_set1_pd(c[i]));
+	__m128i ni = _mm256_cvtpd_epi32(_mm256_max_pd(n, _mm256_set1_pd(-1022.0)));
+	__m256i e = _mm256_slli_epi64(_mm256_add_epi64(_mm256_cvtepi32_epi64(ni), _mm256_set1_epi64x(1023)), 52);
+	__m256d y = _mm256_mul_pd(p, _mm256_castsi256_pd(e));
+	return _mm256_and_pd(y, _mm256_cmp_pd(x, _mm256_set1_pd(-708.0), _CMP_GE_OQ));
+}
+#endif
+
+/* out[i] = (float)exp((double)(out[i] - max)): SoftmaxLoss::computeOutput's
+ * terms (::exp in double), four at a time where AVX2 allows. */
+static void exp_shifted(float *out, size_t n, float max)
+{
+	size_t i = 0;
+#ifdef __AVX2__
+	for (; i + 4 <= n; i += 4) {
+		__m128 d = _mm_sub_ps(_mm_loadu_ps(out + i), _mm_set1_ps(max));
+		_mm_storeu_ps(out + i, _mm256_cvtpd_ps(exp4(_mm256_cvtps_pd(d))));
+	}
+#endif
+	for (; i < n; i++)
+		out[i] = (float)exp((double)(out[i] - max));
+}
+
 /* Loss::predict from hidden or from the output scores; out (nlabels) holds
  * the scores (or is NULL for hs from hidden); heap and stack follow in
  * scratch after dim + nlabels floats. */
@@ -1010,10 +1071,9 @@ static int predict(const ft_model *m, const float *hidden, float *out, int k, fl
 		float max = out[0], z = 0.0f;
 		for (size_t i = 0; i < nl; i++)
 			max = out[i] < max ? max : out[i]; /* std::max(out[i], max) */
-		for (size_t i = 0; i < nl; i++) {
-			out[i] = (float)exp((double)(out[i] - max)); /* ::exp, in double */
+		exp_shifted(out, nl, max); /* out[i] = (float)exp((double)(out[i] - max)) */
+		for (size_t i = 0; i < nl; i++)
 			z += out[i];
-		}
 		for (size_t i = 0; i < nl; i++)
 			out[i] /= z;
 		find_k_best(out, nl, kk, threshold, &q);
@@ -1028,14 +1088,40 @@ static int predict(const ft_model *m, const float *hidden, float *out, int k, fl
 	return (int)q.n;
 }
 
+/* out[i] = output row i . hidden for every label. With the transposed
+ * dense matrix, eight labels advance together column by column: each lane
+ * still multiplies and adds in column order, as dotRow does, so the sums
+ * are the same floats. */
+static void output_all(const ft_model *m, const float *hidden, float *out)
+{
+#ifdef __AVX2__
+	if (m->output_t) {
+		size_t nl8 = (size_t)m->nlabels8;
+		for (size_t l = 0; l < nl8; l += 8) {
+			__m256 acc = _mm256_setzero_ps();
+			for (int32_t j = 0; j < m->dim; j++) {
+				__m256 w = _mm256_loadu_ps(m->output_t + (size_t)j * nl8 + l);
+				acc = _mm256_add_ps(acc, _mm256_mul_ps(w, _mm256_set1_ps(hidden[j])));
+			}
+			float tmp[8];
+			_mm256_storeu_ps(tmp, acc);
+			for (size_t q = 0; q < 8 && l + q < (size_t)m->nlabels; q++)
+				out[l + q] = tmp[q];
+		}
+		return;
+	}
+#endif
+	for (int32_t i = 0; i < m->nlabels; i++)
+		out[i] = ft_matrix_dot(&m->output, i, hidden);
+}
+
 int ft_predict_hidden(const ft_model *m, const float *hidden, int k, float threshold,
 		      int32_t *labels, float *probs, float *scratch)
 {
 	float *out = NULL;
 	if (m->loss != FT_LOSS_HS) {
 		out = scratch + m->dim;
-		for (int32_t i = 0; i < m->nlabels; i++)
-			out[i] = ft_matrix_dot(&m->output, i, hidden);
+		output_all(m, hidden, out);
 	}
 	return predict(m, hidden, out, k, threshold, labels, probs, scratch);
 }

@@ -45,7 +45,7 @@ def main():
             if key not in g:
                 print(f"row {i}: key {key!r} missing")
                 bad += 1
-            elif key in ("id", "label") and w[key] != g[key]:
+            elif key in ("id", "label") and str(w[key]) != str(g[key]):
                 print(f"row {i}: {key} expected {w[key]!r}, got {g[key]!r}")
                 bad += 1
         wn, gn = dict(numbers(w)), dict(numbers(g))

@@ -1,0 +1,185 @@
+#!/bin/bash
+# bench_bert.sh: binfer's BERT encoder against the two CPU anchors a user
+# would otherwise reach for, on the same model and texts:
+#   PyTorch      scripts/bench_bert_torch.py (Debian's python3-torch; tokenize,
+#                pad batches of 32 in input order, forward, mean pool, normalize)
+#   ONNX Runtime scripts/bench_bert_ort/bench.js (onnxruntime-node, CPU; the same
+#                padded batches, token ids precomputed: tokenization not timed)
+#
+# Model: bench/bert/model, all-MiniLM-L6-v2's shape with random weights
+# (scripts/make_bert_bench_model.py, also the ONNX export). Workloads
+# (scripts/make_bert_bench_texts.py, Debian package descriptions):
+#   fixed  FIXED_ROWS texts of exactly 128 tokens
+#   mix    MIX_ROWS texts: 3/4 titles (5..15 tokens), 1/4 long descriptions
+#          (50..256 tokens), shuffled
+# For each workload and thread count, RUNS runs of each engine (interleaved),
+# medians. Prints tokens/s (real tokens, [CLS]/[SEP] included), rows/s, the
+# padding efficiency (real / computed tokens), useful GFLOP/s (the workload's
+# real-token FLOPs, as binfer's report counts them, over the time) and
+# binfer's speed over each anchor's; then checks that binfer's and ONNX
+# Runtime's embeddings of the first 8 rows equal PyTorch's to 1e-4.
+#
+# What is timed: binfer, its whole run as its report's wall_s (model loading,
+# reading, tokenizing, output formatting and zstd included); PyTorch, the
+# forward passes + pooling after one untimed warm-up batch, shown without and
+# with its (pure Python) tokenization; ONNX Runtime, session.run + pooling
+# after one warm-up batch. Model loading is excluded for both anchors.
+#
+#   make && scripts/bench_bert.sh
+#   BENCH_BERT_RUNS=1 BENCH_BERT_THREADS=2 BENCH_BERT_FIXED_ROWS=256 BENCH_BERT_MIX_ROWS=512 scripts/bench_bert.sh
+#   BENCH_BERT_REGEN=1 scripts/bench_bert.sh     # rewrite the model and texts
+#
+# Needs: binfer built (make), Debian's python3-torch and python3-onnx,
+# libopenblas-openmp-dev, zstd, Node.js >= 18 with npm (onnxruntime-node is
+# installed into scripts/bench_bert_ort/node_modules on the first run, with
+# its CUDA download skipped; the CPU library ships in the npm package).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+B=$ROOT/bench/bert
+PY=/usr/bin/python3
+RUNS=${BENCH_BERT_RUNS:-3}
+THREADS=${BENCH_BERT_THREADS:-"1 2"}
+FIXED_ROWS=${BENCH_BERT_FIXED_ROWS:-2048}
+MIX_ROWS=${BENCH_BERT_MIX_ROWS:-4096}
+ORT=$ROOT/scripts/bench_bert_ort
+MULTIARCH=$(gcc -print-multiarch 2>/dev/null || echo x86_64-linux-gnu)
+BLAS=/usr/lib/$MULTIARCH/openblas-openmp
+# Debian's torch runs its GEMMs in OpenBLAS (pthreads) beside its OpenMP pool:
+# spinning OpenMP workers would take the cores from OpenBLAS's threads.
+export OMP_WAIT_POLICY=PASSIVE
+
+[ -x ./binfer ] || { echo "bench_bert: build binfer first (make)" >&2; exit 2; }
+need=""
+for p in python3-torch python3-onnx libopenblas-openmp-dev zstd; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || need="$need $p"
+done
+if [ -n "$need" ]; then
+	echo "bench_bert: installing$need" >&2
+	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $need >/dev/null
+fi
+command -v node >/dev/null && command -v npm >/dev/null || { echo "bench_bert: needs node and npm" >&2; exit 2; }
+if [ ! -d "$ORT/node_modules/onnxruntime-node" ]; then
+	echo "bench_bert: npm install onnxruntime-node (CPU only)" >&2
+	(cd "$ORT" && npm_config_onnxruntime_node_install=skip npm install --no-audit --no-fund >&2)
+fi
+
+mkdir -p "$B/log"
+if [ -n "${BENCH_BERT_REGEN:-}" ] || [ ! -f "$B/model/onnx/model.onnx" ]; then
+	rm -f "$B"/fixed_*.jsonl "$B"/mix_*.jsonl "$B"/*.ids.json
+	$PY scripts/make_bert_bench_model.py "$B/model" >&2
+else
+	node "$ORT/check.js" "$B/model/onnx/model.onnx" "$B/model/onnx/check.json" >&2
+fi
+declare -A TEXTS
+TEXTS[fixed]=$B/fixed_$FIXED_ROWS.jsonl
+TEXTS[mix]=$B/mix_$MIX_ROWS.jsonl
+[ -f "${TEXTS[fixed]}" ] || $PY scripts/make_bert_bench_texts.py "$B/model" "${TEXTS[fixed]}" --fixed --rows "$FIXED_ROWS"
+[ -f "${TEXTS[mix]}" ] || $PY scripts/make_bert_bench_texts.py "$B/model" "${TEXTS[mix]}" --mix --rows "$MIX_ROWS"
+for w in fixed mix; do
+	ids=${TEXTS[$w]%.jsonl}.ids.json
+	[ -f "$ids" ] || $PY scripts/bench_bert_torch.py "$B/model" "${TEXTS[$w]}" --dump-ids "$ids" >&2
+done
+
+# The sgemm ceiling of this machine's OpenBLAS (what binfer runs its GEMMs in).
+cc -O2 -march=native scripts/sgemm_peak.c -I/usr/include/$MULTIARCH/openblas-openmp -L"$BLAS" \
+	-Wl,-rpath,"$BLAS" -lopenblas -fopenmp -o bench/sgemm_peak
+echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')"
+bench/sgemm_peak | tee "$B/sgemm_peak.txt"
+
+cat > "$B/job.yaml" <<YAML
+version: 1
+name: bench-bert
+input: {path: ${TEXTS[fixed]}, id_field: id, text_fields: [text]}
+model: {kind: bert, path: $B/model}
+output: {path: $B/out.jsonl.zst}
+batch: {rows: 64}
+YAML
+
+# binfer's report -> a result line like the anchors' RESULT lines
+binfer_result() {
+	$PY - "$1" "$2" <<'EOF'
+import json, sys
+r = json.load(open(sys.argv[1]))
+t = r["text"]
+print(json.dumps({"engine": "binfer", "threads": int(sys.argv[2]), "rows": r["rows"]["scored"],
+                  "real_tokens": t["tokens"], "padding_efficiency": t["padding_efficiency"],
+                  "model_gflop": t["model_gflop"], "model_s": r["wall_s"],
+                  "rows_per_s": r["throughput"]["rows_per_s"], "tokens_per_s": r["throughput"]["tokens_per_s"],
+                  "compute_s": r["time_s"]["compute"]}))
+EOF
+}
+
+results=$B/results.jsonl
+: > "$results"
+for w in fixed mix; do
+	texts=${TEXTS[$w]}
+	ids=${texts%.jsonl}.ids.json
+	for t in $THREADS; do
+		for i in $(seq "$RUNS"); do
+			echo "bench_bert: $w, $t thread(s), run $i/$RUNS" >&2
+			./binfer run "$B/job.yaml" -q -j "$t" -i "$texts" 2> "$B/log/binfer.$w.$t.$i.txt"
+			binfer_result "$B/out.report.json" "$t" | sed "s/^/{\"workload\": \"$w\", \"run\": $i, /; s/, {/, /" >> "$results"
+			emb=()
+			if [ "$i" = 1 ]; then
+				{ zstd -qdc "$B/out.jsonl.zst" || true; } | head -8 > "$B/binfer_first8.$w.$t.jsonl"
+				emb=(--emb-out "$B/torch_first8.$w.$t.jsonl")
+			fi
+			$PY scripts/bench_bert_torch.py "$B/model" "$texts" --threads "$t" "${emb[@]}" \
+				> "$B/log/torch.$w.$t.$i.txt"
+			grep '^RESULT ' "$B/log/torch.$w.$t.$i.txt" | sed "s/^RESULT {/{\"workload\": \"$w\", \"run\": $i, /" >> "$results"
+			emb=()
+			if [ "$i" = 1 ]; then emb=(--emb-out "$B/ort_first8.$w.$t.jsonl"); fi
+			node "$ORT/bench.js" "$B/model/onnx/model.onnx" "$ids" --threads "$t" "${emb[@]}" \
+				> "$B/log/ort.$w.$t.$i.txt"
+			grep '^RESULT ' "$B/log/ort.$w.$t.$i.txt" | sed "s/^RESULT {/{\"workload\": \"$w\", \"run\": $i, /" >> "$results"
+		done
+	done
+done
+
+echo
+echo "$RUNS runs each, medians; tokens = real tokens ([CLS], [SEP] in; padding out)"
+$PY - "$results" <<'EOF'
+import json, statistics, sys
+rows = [json.loads(l) for l in open(sys.argv[1])]
+key = lambda r: (r["workload"], r["threads"])
+groups = {}
+for r in rows:
+    groups.setdefault(key(r), {}).setdefault(r["engine"], []).append(r)
+print(f"{'workload':8} {'thr':>3} {'engine':22} {'tokens/s':>9} {'rows/s':>8} {'pad_eff':>7} {'GFLOP/s':>8} "
+      f"{'binfer_x':>8}")
+for (w, t), g in groups.items():
+    gflop = g["binfer"][0]["model_gflop"]  # the real tokens' FLOPs, the same work for every engine
+    def med(rs, k):
+        return statistics.median(r[k] for r in rs)
+    lines = [("binfer", med(g["binfer"], "tokens_per_s"), med(g["binfer"], "rows_per_s"),
+              g["binfer"][0]["padding_efficiency"], med(g["binfer"], "model_s"))]
+    if "torch" in g:
+        tr = g["torch"]
+        lines.append(("pytorch", med(tr, "tokens_per_s"), med(tr, "rows_per_s"), tr[0]["padding_efficiency"],
+                      med(tr, "model_s")))
+        lines.append(("pytorch+tokenize(py)", med(tr, "tokens_per_s_with_tok"), med(tr, "rows_per_s_with_tok"),
+                      tr[0]["padding_efficiency"], statistics.median(r["model_s"] + r["tokenize_s"] for r in tr)))
+    if "onnxruntime" in g:
+        o = g["onnxruntime"]
+        lines.append(("onnxruntime(no tok)", med(o, "tokens_per_s"), med(o, "rows_per_s"), o[0]["padding_efficiency"],
+                      med(o, "model_s")))
+    b = lines[0][1]
+    for name, tps, rps, pe, s in lines:
+        ratio = "" if name == "binfer" else f"{b / tps:7.2f}x"
+        print(f"{w:8} {t:3d} {name:22} {tps:9.0f} {rps:8.1f} {pe:7.3f} {gflop / s:8.1f} {ratio:>8}")
+EOF
+echo "(binfer: whole run incl. model load + tokenization; pytorch: model only, then + pure-Python tokenization;"
+echo " onnxruntime: model only, tokens precomputed; GFLOP/s: the real tokens' FLOPs / time, against sgemm_peak above)"
+
+echo
+bad=0
+for w in fixed mix; do
+	for t in $THREADS; do
+		for e in binfer ort; do
+			printf '%s, %s thread(s), %s vs pytorch, first 8 rows: ' "$w" "$t" "$e"
+			$PY scripts/compare_results.py "$B/torch_first8.$w.$t.jsonl" "$B/${e}_first8.$w.$t.jsonl" 1e-4 || bad=1
+		done
+	done
+done
+exit $bad

@@ -44,17 +44,21 @@ typedef struct lnode {
 } lnode;
 
 /* XGBoost node for the fixed-depth walk of trees without categorical
- * splits: a leaf loops to itself (it reads a sentinel feature that is always
- * -inf, below any threshold), so every row takes exactly depth steps and
- * eight rows can walk a tree side by side with no branch. */
+ * splits. Each split's children are laid out so that a missing value goes to
+ * the first one, and the step is one ordered comparison, false for NaN:
+ *   default left:   second child (right) iff  v >= split;
+ *   default right:  children swapped, second child (left) iff v < split,
+ *                   computed as -v >= nextafter(-split, +inf) (sign = -).
+ * A leaf loops to itself (it reads a sentinel feature of -inf, never >= 0),
+ * so every row takes exactly depth steps and eight rows walk a tree side by
+ * side with no branch. */
 typedef struct fnode {
 	float thr;
-	uint32_t feat;          /* feature index; bit 31: missing goes left */
-	uint32_t left;          /* right child = left + 1; a leaf: itself */
+	uint32_t feat;          /* feature index */
+	uint32_t left;          /* first child; second = left + 1; a leaf: itself */
+	uint32_t sign;          /* 0x80000000: compare -v */
 	float leaf;
 } fnode;
-
-#define FNODE_DEFAULT_LEFT 0x80000000u
 
 typedef struct trees_model {
 	tree_ensemble e;
@@ -70,6 +74,53 @@ typedef struct trees_model {
 
 /* ---- layout -------------------------------------------------------------- */
 
+/* The fixed-depth layout of XGBoost tree k (nodes [base, base + n)), with
+ * its own breadth-first order; sets walk[k] to its depth, or 0 when the tree
+ * has categorical splits (then the general walk is used). queue: n entries. */
+static int lay_out_walk(trees_model *t, size_t k, uint32_t base, uint32_t n, uint32_t *queue, bf_error *err,
+			const char *path)
+{
+	const tree_ensemble *e = &t->e;
+	uint8_t *depth = calloc(n, 1);
+	if (!depth)
+		return bf_err_set(err, BF_ENOMEM, path, 0, 0, "out of memory");
+	uint32_t head = 0, tail = 0;
+	uint8_t depth_max = 0;
+	queue[tail++] = 0;
+	while (head < tail) {
+		uint32_t j = head, o = queue[head++];
+		const tree_node *nd = &e->nodes[base + o];
+		fnode *fn = &t->f[base + j];
+		if (nd->left < 0) {
+			*fn = (fnode){0.0f, (uint32_t)e->n_features, j, 0, (float)nd->leaf};
+		} else if (nd->categorical) {
+			free(depth);
+			t->walk[k] = 0;
+			return BF_OK;
+		} else {
+			float thr = (float)nd->threshold;
+			if (nd->default_left) {
+				queue[tail++] = (uint32_t)nd->left;
+				queue[tail++] = (uint32_t)nd->right;
+				*fn = (fnode){thr, (uint32_t)nd->feature, tail - 2, 0, 0.0f};
+			} else {
+				queue[tail++] = (uint32_t)nd->right;
+				queue[tail++] = (uint32_t)nd->left;
+				/* v < thr as -v >= the next float above -thr; nothing is < -inf */
+				float neg = isinf(thr) && thr < 0 ? NAN : nextafterf(-thr, INFINITY);
+				*fn = (fnode){neg, (uint32_t)nd->feature, tail - 2, 0x80000000u, 0.0f};
+			}
+			uint8_t dd = (uint8_t)(depth[j] < 254 ? depth[j] + 1 : 254);
+			depth[tail - 2] = depth[tail - 1] = dd;
+		}
+		if (depth[j] > depth_max)
+			depth_max = depth[j];
+	}
+	free(depth);
+	t->walk[k] = depth_max > 32 ? 0 : (uint8_t)(depth_max ? depth_max : 1);
+	return BF_OK;
+}
+
 static int lay_out(trees_model *t, bf_error *err, const char *path)
 {
 	const tree_ensemble *e = &t->e;
@@ -82,7 +133,7 @@ static int lay_out(trees_model *t, bf_error *err, const char *path)
 	}
 	else
 		t->l = calloc(e->n_nodes + 1, sizeof *t->l);
-	uint32_t *queue = malloc((e->n_nodes + 1) * sizeof *queue);
+	uint32_t *queue = malloc(2 * (e->n_nodes + 1) * sizeof *queue);
 	if (!t->begin || !t->src || (!t->x && !t->l) || !queue || (t->x && (!t->f || !t->walk))) {
 		free(queue);
 		return bf_err_set(err, BF_ENOMEM, path, 0, 0, "out of memory");
@@ -115,32 +166,11 @@ static int lay_out(trees_model *t, bf_error *err, const char *path)
 							 flags, 0};
 		}
 		if (t->x) {
-			/* fixed-depth layout: depth of each node, breadth-first order */
-			uint8_t depth_max = 0;
-			int has_cat = 0;
-			uint8_t *depth = calloc(n, 1);
-			if (!depth) {
+			int rc = lay_out_walk(t, k, base, n, queue + n, err, path);
+			if (rc) {
 				free(queue);
-				return bf_err_set(err, BF_ENOMEM, path, 0, 0, "out of memory");
+				return rc;
 			}
-			for (uint32_t j = 0; j < tail && j < n; j++) {
-				const xnode *xn = &t->x[base + j];
-				fnode *fn = &t->f[base + j];
-				if (xn->feature < 0) {
-					*fn = (fnode){0.0f, (uint32_t)e->n_features, j, xn->value};
-				} else {
-					has_cat |= (xn->flags & NODE_CATEGORICAL) != 0;
-					*fn = (fnode){xn->value,
-						      (uint32_t)xn->feature | (xn->flags & NODE_DEFAULT_LEFT ? FNODE_DEFAULT_LEFT : 0),
-						      xn->left, 0.0f};
-					if (depth[j] < 254)
-						depth[xn->left] = depth[xn->left + 1] = (uint8_t)(depth[j] + 1);
-				}
-				if (depth[j] > depth_max)
-					depth_max = depth[j];
-			}
-			free(depth);
-			t->walk[k] = has_cat || depth_max > 32 ? 0 : (uint8_t)(depth_max ? depth_max : 1);
 		}
 		if (tail != n) {
 			free(queue);
@@ -206,15 +236,16 @@ static inline float xgb_tree(const trees_model *t, const xnode *tree, uint32_t b
 	return tree[i].value;
 }
 
-/* One step of the fixed-depth walk: XGBoost's rule (left when v < split;
- * a missing value goes the default way), without a branch. */
+/* One step of the fixed-depth walk: one ordered comparison (see fnode). */
 static inline uint32_t fstep(const fnode *tree, uint32_t i, const float *row)
 {
 	const fnode *n = &tree[i];
-	float v = row[n->feat & ~FNODE_DEFAULT_LEFT];
-	uint32_t right = !(v < n->thr);
-	uint32_t missing_left = (v != v) & (n->feat >> 31);
-	return n->left + (right ^ missing_left);
+	uint32_t bits;
+	float v = row[n->feat];
+	memcpy(&bits, &v, sizeof bits);
+	bits ^= n->sign;
+	memcpy(&v, &bits, sizeof v);
+	return n->left + (v >= n->thr);
 }
 
 /* Adds w times tree's leaf for each of nb rows (stride rs) to acc (stride g):

@@ -474,8 +474,16 @@ static rows_reason parse_csv(const row_plan *p, const char *rec, size_t len, dou
 	const model *m = p->m;
 	for (size_t i = 0; i < m->n_inputs; i++) {
 		const csv_field *c = &f[p->input_col[i]];
-		if (p->plain[i] && num_parse_short(c->ptr, c->len, &x[i]) == 0)
-			continue;
+		if (p->plain[i]) {
+			/* one digit (indicator columns, small counts) is the commonest field */
+			unsigned d = c->len == 1 ? (unsigned)(c->ptr[0] - '0') : 10;
+			if (d < 10) {
+				x[i] = d;
+				continue;
+			}
+			if (num_parse_short(c->ptr, c->len, &x[i]) == 0)
+				continue;
+		}
 		rows_reason r = text_value(p, i, c->ptr, c->len, &x[i], why, why_size);
 		if (r)
 			return r;

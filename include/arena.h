@@ -20,6 +20,10 @@ void arena_init(arena *a, size_t block_size);
 void *arena_alloc(arena *a, size_t size);
 /* Copies s[0..len) and appends a NUL; NULL when out of memory. */
 char *arena_strndup(arena *a, const char *s, size_t len);
+/* Gives back p and everything allocated after it, when p is in the block
+ * being filled (else nothing happens): per-row scratch that no result
+ * points into is reused by the next row. */
+void arena_unwind(arena *a, void *p);
 /* Releases every allocation; keeps the blocks for reuse. */
 void arena_reset(arena *a);
 void arena_free(arena *a);

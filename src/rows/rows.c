@@ -426,8 +426,8 @@ static rows_reason finish(const row_plan *p, double *x, char *why, size_t why_si
 /* Splits a CSV record into its fields (*fields, n_columns of them, in the
  * arena) and fills the id and the include values: the part every CSV row
  * shares, for models of numbers and of text. */
-static rows_reason csv_record(const row_plan *p, const char *rec, size_t len, csv_field **fields, rows_value *id,
-			      rows_value *incl, arena *scratch, char *why, size_t why_size)
+static rows_reason csv_record(const row_plan *p, const char *rec, size_t len, csv_field **fields, void **mark,
+			      rows_value *id, rows_value *incl, arena *scratch, char *why, size_t why_size)
 {
 	size_t off = utf8_check(rec, len);
 	if (off != len) {
@@ -435,8 +435,11 @@ static rows_reason csv_record(const row_plan *p, const char *rec, size_t len, cs
 		return ROWS_BAD_UTF8;
 	}
 	size_t cap = p->n_columns + 1;
-	csv_field *f = arena_alloc(scratch, cap * sizeof *f);
+	/* buf first: values unescaped into it outlive the row, the fields do not */
 	char *buf = arena_alloc(scratch, len + 1);
+	csv_field *f = arena_alloc(scratch, cap * sizeof *f);
+	*mark = buf;
+	*fields = f;
 	if (!f || !buf) {
 		snprintf(why, why_size, "out of memory");
 		return ROWS_TOO_LONG;
@@ -464,13 +467,26 @@ static rows_reason csv_record(const row_plan *p, const char *rec, size_t len, cs
 	return ROWS_OK;
 }
 
+static rows_reason parse_csv_fields(const row_plan *p, const csv_field *f, double *x, char *why, size_t why_size);
+
+/* A CSV row; its field array is given back to the arena afterwards, and so
+ * is the unescaping buffer when the record has no quote (nothing points
+ * into it then), so a batch's scratch stays in cache. */
 static rows_reason parse_csv(const row_plan *p, const char *rec, size_t len, double *x, rows_value *id,
 			     rows_value *incl, arena *scratch, char *why, size_t why_size)
 {
-	csv_field *f;
-	rows_reason r0 = csv_record(p, rec, len, &f, id, incl, scratch, why, why_size);
-	if (r0)
-		return r0;
+	csv_field *f = NULL;
+	void *mark = NULL;
+	rows_reason r0 = csv_record(p, rec, len, &f, &mark, id, incl, scratch, why, why_size);
+	if (r0 == ROWS_OK)
+		r0 = parse_csv_fields(p, f, x, why, why_size);
+	if (mark)
+		arena_unwind(scratch, memchr(rec, '"', len) ? (void *)f : mark);
+	return r0;
+}
+
+static rows_reason parse_csv_fields(const row_plan *p, const csv_field *f, double *x, char *why, size_t why_size)
+{
 	const model *m = p->m;
 	for (size_t i = 0; i < m->n_inputs; i++) {
 		const csv_field *c = &f[p->input_col[i]];
@@ -678,8 +694,9 @@ rows_reason rows_parse_text(const row_plan *p, const char *rec, size_t len, text
 		}
 		return join_text(p, parts, text, scratch, why, why_size);
 	}
-	csv_field *f;
-	rows_reason r0 = csv_record(p, rec, len, &f, id, incl, scratch, why, why_size);
+	csv_field *f = NULL;
+	void *mark = NULL;
+	rows_reason r0 = csv_record(p, rec, len, &f, &mark, id, incl, scratch, why, why_size);
 	if (r0)
 		return r0;
 	for (size_t k = 0; k < p->n_text; k++)

@@ -58,6 +58,14 @@ char *arena_strndup(arena *a, const char *s, size_t len)
 	return p;
 }
 
+void arena_unwind(arena *a, void *p)
+{
+	arena_block *b = a->head;
+	unsigned char *q = p;
+	if (b && q >= b->data && q <= b->data + b->used)
+		b->used = (size_t)(q - b->data);
+}
+
 void arena_reset(arena *a)
 {
 	while (a->head) {

@@ -95,6 +95,28 @@ static void plan_finish(row_plan *p)
 		p->plain[i] = p->m->inputs[i].type == MODEL_INPUT_NUMBER && !p->level[i] && !p->codes[i].count;
 }
 
+/* Resolves model input i of the plan (see resolve_input): its field name
+ * goes to col (cap bytes); an indicator's level to p->level[i]. */
+static int plan_input(row_plan *p, const job_spec *spec, size_t i, int (*has_column)(void *, const char *),
+		      void *ctx, char *col, size_t cap, bf_error *err)
+{
+	const char *name = p->m->inputs[i].name, *c;
+	char *level;
+	int rc = resolve_input(spec, name, has_column, ctx, &c, &level);
+	if (rc == -1)
+		return bf_err_set(err, BF_ESPEC, "", 0, 0, "features.indicators.%s must be \"column=level\"", name);
+	if (rc == -2)
+		return bf_err_set(err, BF_ENOMEM, "", 0, 0, "out of memory");
+	/* indicators give "column=level": keep the column part */
+	const char *eq = level ? strchr(c, '=') : NULL;
+	snprintf(col, cap, "%.*s", eq ? (int)(eq - c) : (int)strlen(c), c);
+	if (level) {
+		p->level[i] = level;
+		p->level_len[i] = (uint32_t)strlen(level);
+	}
+	return BF_OK;
+}
+
 static int plan_common(row_plan *p, const model *m, const job_spec *spec, bf_error *err)
 {
 	memset(p, 0, sizeof *p);
@@ -188,23 +210,11 @@ int rows_plan_csv(row_plan *p, const model *m, const job_spec *spec, const char 
 	csv_header hdr = {header, header_len, n};
 	int id_at = spec->input.id_field ? find_column(header, header_len, n, spec->input.id_field) : -1;
 	for (size_t i = 0, pos = 0; i < m->n_inputs; i++) {
-		const char *col;
-		char *level;
-		int rc = resolve_input(spec, m->inputs[i].name, has_csv_column, &hdr, &col, &level);
-		if (rc == -1)
-			return bf_err_set(err, BF_ESPEC, "", 0, 0,
-					  "features.indicators.%s must be \"column=level\"", m->inputs[i].name);
-		if (rc == -2)
-			return bf_err_set(err, BF_ENOMEM, "", 0, 0, "out of memory");
-		char colbuf[512];
-		if (level) {
-			/* indicators give "column=level": keep the column part */
-			const char *eq = strchr(col, '=');
-			snprintf(colbuf, sizeof colbuf, "%.*s", eq ? (int)(eq - col) : (int)strlen(col), col);
-			col = colbuf;
-			p->level[i] = level;
-			p->level_len[i] = (uint32_t)strlen(level);
-		}
+		char col[512];
+		int rc = plan_input(p, spec, i, has_csv_column, &hdr, col, sizeof col, err);
+		if (rc)
+			return rc;
+		const char *level = p->level[i];
 		if (spec->features.by_position && !level) {
 			/* model feature k reads column k, the id column skipped */
 			if (pos == (size_t)id_at)
@@ -286,22 +296,10 @@ int rows_plan_jsonl(row_plan *p, const model *m, const job_spec *spec, bf_error 
 	p->slots = slots;
 	size_t n = 0;
 	for (size_t i = 0; i < m->n_inputs; i++) {
-		const char *col;
-		char *level;
-		int rc = resolve_input(spec, m->inputs[i].name, NULL, NULL, &col, &level);
-		if (rc == -1)
-			return bf_err_set(err, BF_ESPEC, "", 0, 0,
-					  "features.indicators.%s must be \"column=level\"", m->inputs[i].name);
-		if (rc == -2)
-			return bf_err_set(err, BF_ENOMEM, "", 0, 0, "out of memory");
-		char colbuf[512];
-		if (level) {
-			const char *eq = strchr(col, '=');
-			snprintf(colbuf, sizeof colbuf, "%.*s", eq ? (int)(eq - col) : (int)strlen(col), col);
-			col = colbuf;
-			p->level[i] = level;
-			p->level_len[i] = (uint32_t)strlen(level);
-		}
+		char col[512];
+		int rc = plan_input(p, spec, i, NULL, NULL, col, sizeof col, err);
+		if (rc)
+			return rc;
 		key_slot *ks = &slots[slot_for(p, slots, &n, col)];
 		/* several inputs may read one field (indicators of one column) */
 		p->next_input[i] = ks->input;

@@ -14,26 +14,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "file.h"
 #include "model.h"
 #include "trees.h"
-
-static char *slurp(const char *path, size_t *len)
-{
-	FILE *f = fopen(path, "rb");
-	if (!f)
-		return NULL;
-	fseek(f, 0, SEEK_END);
-	long n = ftell(f);
-	fseek(f, 0, SEEK_SET);
-	char *buf = malloc((size_t)n + 1);
-	if (buf && fread(buf, 1, (size_t)n, f) != (size_t)n) {
-		free(buf);
-		buf = NULL;
-	}
-	fclose(f);
-	*len = (size_t)n;
-	return buf;
-}
 
 static uint64_t rng = 88172645463325252ull;
 static uint64_t next(void)
@@ -77,7 +60,7 @@ static double draw(const tree_ensemble *e, size_t f)
 static void check_model(const char *kind, const char *path)
 {
 	size_t len;
-	char *text = slurp(path, &len);
+	char *text = bf_read_file(path, &len);
 	if (!text)
 		fail_msg("cannot read %s", path);
 	tree_ensemble e;
@@ -152,7 +135,7 @@ static void test_tree_limit(void **state)
 {
 	const char *path = "testdata/trees/hpc_softprob.json";
 	size_t len;
-	char *text = slurp(path, &len);
+	char *text = bf_read_file(path, &len);
 	tree_ensemble e;
 	memset(&e, 0, sizeof e);
 	bf_error err = {0};

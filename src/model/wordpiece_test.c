@@ -15,36 +15,17 @@
 #include <unistd.h>
 
 #include "arena.h"
+#include "file.h"
 #include "json.h"
 #include "wordpiece.h"
 
 #define DIR "testdata/bert/tokenizer/"
 
-static char *read_file(const char *path, size_t *len)
-{
-	FILE *f = fopen(path, "rb");
-	if (!f)
-		return NULL;
-	fseek(f, 0, SEEK_END);
-	long n = ftell(f);
-	fseek(f, 0, SEEK_SET);
-	char *buf = malloc((size_t)n + 1);
-	if (buf && fread(buf, 1, (size_t)n, f) != (size_t)n) {
-		free(buf);
-		buf = NULL;
-	}
-	fclose(f);
-	if (buf)
-		buf[n] = '\0';
-	*len = (size_t)n;
-	return buf;
-}
-
 /* The JSON values of a JSON-lines file, parsed into a. */
 static size_t read_jsonl(const char *path, arena *a, json_value ***out)
 {
 	size_t len;
-	char *text = read_file(path, &len);
+	char *text = bf_read_file(path, &len);
 	assert_non_null(text);
 	size_t n = 0, cap = 16;
 	json_value **v = malloc(cap * sizeof *v);

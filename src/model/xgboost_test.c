@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "file.h"
 #include "trees.h"
 
 #define FIXTURES "../shared/fixtures/treelite/"
@@ -56,19 +57,10 @@ static void putf(buf *b, const char *fmt, ...)
 
 static char *read_file(const char *path, size_t *len)
 {
-	FILE *f = fopen(path, "rb");
-	if (!f)
+	char *text = bf_read_file(path, len);
+	if (!text)
 		fail_msg("cannot open %s", path);
-	buf b = {0};
-	char tmp[65536];
-	size_t n;
-	while ((n = fread(tmp, 1, sizeof tmp, f)) > 0)
-		put(&b, tmp, n);
-	fclose(f);
-	if (!b.p)
-		put(&b, "", 0);
-	*len = b.n;
-	return b.p;
+	return text;
 }
 
 static int load(tree_ensemble *e, const char *text, size_t len, bf_error *err)

@@ -2,6 +2,7 @@
  * cases, a byte-at-a-time reference framer, and a random round trip.
  * Run from the repository root (fixtures are in ../shared/fixtures). */
 #include "csv.h"
+#include "file.h"
 
 #include <setjmp.h>
 #include <stdarg.h>
@@ -29,23 +30,10 @@ static char *dup_exact(const char *s, size_t len)
 
 static char *read_file(const char *path, size_t *len)
 {
-	FILE *f = fopen(path, "rb");
-	if (!f)
+	char *text = bf_read_file(path, len);
+	if (!text)
 		fail_msg("cannot open %s (tests run from the repository root)", path);
-	size_t cap = 4096, n = 0;
-	char *buf = malloc(cap);
-	assert_non_null(buf);
-	for (;;) {
-		n += fread(buf + n, 1, cap - n, f);
-		if (n < cap)
-			break;
-		buf = realloc(buf, cap *= 2);
-		assert_non_null(buf);
-	}
-	assert_int_equal(ferror(f), 0);
-	fclose(f);
-	*len = n;
-	return buf;
+	return text;
 }
 
 typedef struct tfield {

@@ -682,24 +682,9 @@ static int bert_load_path(model *m, const char *dir, const model_options *opt, b
 		free(st_path);
 		goto out;
 	}
-	{
-		FILE *f = fopen(st_path, "rb");
-		if (f) {
-			/* fingerprint the weights file */
-			sha256_ctx h;
-			sha256_init(&h);
-			char buf[1 << 16];
-			size_t got;
-			while ((got = fread(buf, 1, sizeof buf, f)) > 0)
-				sha256_update(&h, buf, got);
-			fclose(f);
-			unsigned char d[32];
-			sha256_final(&h, d);
-			for (int i = 0; i < 32; i++)
-				sprintf(m->sha256 + 2 * i, "%02x", d[i]);
-		}
-		m->file_bytes = B->st.size;
-	}
+	/* fingerprint the weights from the mapping st_open made */
+	sha256_hex(B->st.map, B->st.size, m->sha256);
+	m->file_bytes = B->st.size;
 	free(st_path);
 	if (st_find(&B->st, "bert.embeddings.word_embeddings.weight"))
 		L.prefix = "bert.";

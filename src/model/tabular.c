@@ -7,6 +7,8 @@
  * run as OpenBLAS GEMMs over the whole block of rows. */
 #include <cblas.h>
 #include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -59,11 +61,16 @@ typedef struct loader {
 	bf_error *err;
 } loader;
 
-static int fail(loader *L, const json_value *at, const char *fmt, const char *what, const char *detail)
+static int fail(loader *L, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Fills the error for the model file; returns BF_EMODEL. */
+static int fail(loader *L, const char *fmt, ...)
 {
-	(void)at;
 	char msg[512];
-	snprintf(msg, sizeof msg, fmt, what, detail ? detail : "");
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
 	return bf_err_set(L->err, BF_EMODEL, L->path, 0, 0, "%s", msg);
 }
 
@@ -75,13 +82,13 @@ static const json_value *need(loader *L, const json_value *obj, const char *key,
 	char what[128];
 	snprintf(what, sizeof what, "%s%s%s", where, *where ? "." : "", key);
 	if (!v) {
-		fail(L, obj, "missing key '%s'%s", what, NULL);
+		fail(L, "missing key '%s'", what);
 		return NULL;
 	}
 	if (v->type != type && !(type == JSON_TRUE && v->type == JSON_FALSE)) {
 		char detail[64];
 		snprintf(detail, sizeof detail, ", expected %s, found %s", names[type], names[v->type]);
-		fail(L, v, "'%s' has the wrong type%s", what, detail);
+		fail(L, "'%s' has the wrong type%s", what, detail);
 		return NULL;
 	}
 	return v;
@@ -91,13 +98,13 @@ static const json_value *need(loader *L, const json_value *obj, const char *key,
 static double *numbers(loader *L, const json_value *v, size_t n, size_t *n_out, const char *what)
 {
 	if (!v || v->type != JSON_ARRAY) {
-		fail(L, v, "'%s' must be an array of numbers%s", what, NULL);
+		fail(L, "'%s' must be an array of numbers", what);
 		return NULL;
 	}
 	if (n && v->len != n) {
 		char detail[96];
 		snprintf(detail, sizeof detail, " has %u values, expected %zu", v->len, n);
-		fail(L, v, "'%s'%s", what, detail);
+		fail(L, "'%s'%s", what, detail);
 		return NULL;
 	}
 	double *out = malloc((v->len ? v->len : 1) * sizeof *out);
@@ -108,7 +115,7 @@ static double *numbers(loader *L, const json_value *v, size_t n, size_t *n_out, 
 	for (uint32_t i = 0; i < v->len; i++) {
 		if (v->u.items[i].type != JSON_NUMBER) {
 			free(out);
-			fail(L, v, "'%s' must hold only numbers%s", what, NULL);
+			fail(L, "'%s' must hold only numbers", what);
 			return NULL;
 		}
 		out[i] = v->u.items[i].u.number;
@@ -124,7 +131,7 @@ static double *matrix(loader *L, const json_value *v, size_t rows, size_t cols, 
 	if (!v || v->type != JSON_ARRAY || v->len != rows) {
 		char detail[96];
 		snprintf(detail, sizeof detail, " must be an array of %zu rows", rows);
-		fail(L, v, "'%s'%s", what, detail);
+		fail(L, "'%s'%s", what, detail);
 		return NULL;
 	}
 	double *out = malloc((rows * cols > 0 ? rows * cols : 1) * sizeof *out);
@@ -183,7 +190,7 @@ static int load_inputs(loader *L, model *m, const json_value *root)
 		if (!name || !type)
 			return -1;
 		if (model_input_index(m, name->u.string) >= 0)
-			return fail(L, in, "input '%s' is listed twice in 'inputs'%s", name->u.string, NULL), -1;
+			return fail(L, "input '%s' is listed twice in 'inputs'", name->u.string), -1;
 		model_input *mi = &m->inputs[m->n_inputs++];
 		mi->name = strdup(name->u.string);
 		strmap_init(&mi->categories);
@@ -192,8 +199,8 @@ static int load_inputs(loader *L, model *m, const json_value *root)
 		else if (strcmp(type->u.string, "category") == 0)
 			mi->type = MODEL_INPUT_CATEGORY;
 		else
-			return fail(L, type, "input type '%s' is not supported; expected number or category%s",
-				    type->u.string, NULL), -1;
+			return fail(L, "input type '%s' is not supported; expected number or category",
+				    type->u.string), -1;
 	}
 	return 0;
 }
@@ -206,7 +213,7 @@ static int load_feature(loader *L, model *m, tabular *t, const json_value *fv, t
 		return -1;
 	f->input = model_input_index(m, input->u.string);
 	if (f->input < 0)
-		return fail(L, fv, "feature input '%s' is not listed in 'inputs'%s", input->u.string, NULL), -1;
+		return fail(L, "feature input '%s' is not listed in 'inputs'", input->u.string), -1;
 	model_input *mi = &m->inputs[f->input];
 	const json_value *impute_cat = NULL;
 	for (uint32_t s = 0; s < steps->len; s++) {
@@ -218,8 +225,8 @@ static int load_feature(loader *L, model *m, tabular *t, const json_value *fv, t
 			const json_value *v = json_get(step, "value");
 			if (!v || (mi->type == MODEL_INPUT_NUMBER ? v->type != JSON_NUMBER
 								  : v->type != JSON_STRING && v->type != JSON_NUMBER))
-				return fail(L, step, "impute step of input '%s' needs a 'value' of the input's type%s",
-					    mi->name, NULL), -1;
+				return fail(L, "impute step of input '%s' needs a 'value' of the input's type",
+					    mi->name), -1;
 			f->has_impute = 1;
 			mi->missing_ok = 1;
 			if (mi->type == MODEL_INPUT_NUMBER)
@@ -232,37 +239,37 @@ static int load_feature(loader *L, model *m, tabular *t, const json_value *fv, t
 			if (!mean || !scale)
 				return -1;
 			if (mi->type != MODEL_INPUT_NUMBER || f->onehot)
-				return fail(L, step, "scale step on category input '%s'%s", mi->name, NULL), -1;
+				return fail(L, "scale step on category input '%s'", mi->name), -1;
 			f->has_scale = 1;
 			f->mean = mean->u.number;
 			f->scale = scale->u.number;
 			if (f->scale == 0)
-				return fail(L, step, "scale step of input '%s' has scale 0%s", mi->name, NULL), -1;
+				return fail(L, "scale step of input '%s' has scale 0", mi->name), -1;
 		} else if (strcmp(op->u.string, "onehot") == 0) {
 			const json_value *cats = need(L, step, "categories", JSON_ARRAY, "onehot");
 			if (!cats)
 				return -1;
 			if (mi->type != MODEL_INPUT_CATEGORY)
-				return fail(L, step, "onehot step on number input '%s'; declare it as a category%s",
-					    mi->name, NULL), -1;
+				return fail(L, "onehot step on number input '%s'; declare it as a category",
+					    mi->name), -1;
 			if (mi->categories.count)
-				return fail(L, step, "input '%s' is one-hot encoded twice%s", mi->name, NULL), -1;
+				return fail(L, "input '%s' is one-hot encoded twice", mi->name), -1;
 			for (uint32_t c = 0; c < cats->len; c++) {
 				const json_value *cv = &cats->u.items[c];
 				if (cv->type != JSON_STRING)
-					return fail(L, step, "onehot categories of '%s' must be strings%s", mi->name, NULL), -1;
+					return fail(L, "onehot categories of '%s' must be strings", mi->name), -1;
 				if (strmap_put(&mi->categories, cv->u.string, cv->len, (int32_t)c) < 0)
 					return bf_err_set(L->err, BF_ENOMEM, L->path, 0, 0, "out of memory"), -1;
 			}
 			f->onehot = 1;
 			f->n_cats = cats->len;
 		} else {
-			return fail(L, step, "unknown preprocessing op '%s'; expected impute, scale or onehot%s",
-				    op->u.string, NULL), -1;
+			return fail(L, "unknown preprocessing op '%s'; expected impute, scale or onehot",
+				    op->u.string), -1;
 		}
 	}
 	if (mi->type == MODEL_INPUT_CATEGORY && !f->onehot)
-		return fail(L, fv, "category input '%s' needs a onehot step%s", mi->name, NULL), -1;
+		return fail(L, "category input '%s' needs a onehot step", mi->name), -1;
 	if (impute_cat) {
 		const char *s = impute_cat->type == JSON_STRING ? impute_cat->u.string : NULL;
 		size_t len = s ? impute_cat->len : impute_cat->raw_len;
@@ -288,20 +295,20 @@ static int load_classes(loader *L, model *m, const json_value *root)
 	else if (strcmp(task->u.string, "multiclass") == 0)
 		m->task = MODEL_TASK_MULTICLASS;
 	else
-		return fail(L, task, "task '%s' is not supported; expected binary, multiclass or regression%s",
-			    task->u.string, NULL), -1;
+		return fail(L, "task '%s' is not supported; expected binary, multiclass or regression",
+			    task->u.string), -1;
 	const json_value *classes = need(L, root, "classes", JSON_ARRAY, "");
 	if (!classes)
 		return -1;
 	if (classes->len < 2 || (m->task == MODEL_TASK_BINARY && classes->len != 2))
-		return fail(L, classes, "'classes' has %s entries; expected 2 for binary, >= 2 for multiclass",
+		return fail(L, "'classes' has %s entries; expected 2 for binary, >= 2 for multiclass",
 			    classes->len < 2 ? "too few" : "too many", NULL), -1;
 	m->classes = calloc(classes->len, sizeof *m->classes);
 	if (!m->classes)
 		return bf_err_set(L->err, BF_ENOMEM, L->path, 0, 0, "out of memory"), -1;
 	for (uint32_t i = 0; i < classes->len; i++) {
 		if (classes->u.items[i].type != JSON_STRING)
-			return fail(L, classes, "'classes' must hold strings%s%s", "", NULL), -1;
+			return fail(L, "'classes' must hold strings"), -1;
 		m->classes[m->n_classes++] = strdup(classes->u.items[i].u.string);
 	}
 	m->n_outputs = m->task == MODEL_TASK_BINARY ? 1 : m->n_classes;
@@ -316,14 +323,14 @@ static int load_linear(loader *L, model *m, tabular *t, const json_value *root)
 	if (!link || !coef)
 		return -1;
 	if (parse_link(link->u.string, &t->link) < 0)
-		return fail(L, link, "link '%s' is not supported; expected logistic, softmax, ovr or identity%s",
-			    link->u.string, NULL), -1;
+		return fail(L, "link '%s' is not supported; expected logistic, softmax, ovr or identity",
+			    link->u.string), -1;
 	size_t rows = m->task == MODEL_TASK_MULTICLASS ? m->n_classes : 1;
 	int link_ok = m->task == MODEL_TASK_REGRESSION  ? t->link == TAB_LINK_IDENTITY
 		      : m->task == MODEL_TASK_BINARY    ? t->link == TAB_LINK_LOGISTIC
 							: t->link == TAB_LINK_SOFTMAX || t->link == TAB_LINK_OVR;
 	if (!link_ok)
-		return fail(L, link, "link '%s' does not fit the model's task%s", link->u.string, NULL), -1;
+		return fail(L, "link '%s' does not fit the model's task", link->u.string), -1;
 	t->n_rows = rows;
 	t->coef = matrix(L, coef, rows, t->width, "linear.coef");
 	t->intercept = t->coef ? numbers(L, json_get(lin, "intercept"), rows, NULL, "linear.intercept") : NULL;
@@ -342,13 +349,13 @@ static int load_mlp(loader *L, model *m, tabular *t, const json_value *root)
 	if (!act || !out || !layers)
 		return -1;
 	if (parse_act(act->u.string, &t->act) < 0)
-		return fail(L, act, "activation '%s' is not supported; expected relu, tanh, logistic or identity%s",
-			    act->u.string, NULL), -1;
+		return fail(L, "activation '%s' is not supported; expected relu, tanh, logistic or identity",
+			    act->u.string), -1;
 	if (parse_link(out->u.string, &t->out) < 0 || t->out == TAB_LINK_OVR)
-		return fail(L, out, "output '%s' is not supported; expected logistic, softmax or identity%s",
-			    out->u.string, NULL), -1;
+		return fail(L, "output '%s' is not supported; expected logistic, softmax or identity",
+			    out->u.string), -1;
 	if (layers->len == 0)
-		return fail(L, layers, "'mlp.layers' is empty%s%s", "", NULL), -1;
+		return fail(L, "'mlp.layers' is empty"), -1;
 	t->layers = calloc(layers->len, sizeof *t->layers);
 	if (!t->layers)
 		return bf_err_set(L->err, BF_ENOMEM, L->path, 0, 0, "out of memory"), -1;
@@ -361,7 +368,7 @@ static int load_mlp(loader *L, model *m, tabular *t, const json_value *root)
 			return -1;
 		size_t n_out = w->len && w->u.items[0].type == JSON_ARRAY ? w->u.items[0].len : 0;
 		if (!n_out)
-			return fail(L, lv, "'mlp.layers[].weights' must be a non-empty matrix%s%s", "", NULL), -1;
+			return fail(L, "'mlp.layers[].weights' must be a non-empty matrix"), -1;
 		tab_layer *layer = &t->layers[t->n_layers++];
 		layer->n_in = n_in;
 		layer->n_out = n_out;
@@ -379,7 +386,7 @@ static int load_mlp(loader *L, model *m, tabular *t, const json_value *root)
 			    : m->task == MODEL_TASK_BINARY   ? TAB_LINK_LOGISTIC
 							     : TAB_LINK_IDENTITY;
 	if (n_in != want || t->out != want_out)
-		return fail(L, out, "the last MLP layer (%s) does not fit the model's task%s", out->u.string, NULL), -1;
+		return fail(L, "the last MLP layer (%s) does not fit the model's task", out->u.string), -1;
 	return 0;
 }
 
@@ -427,8 +434,8 @@ static int tab_load(model *m, const char *text, size_t len, const model_options 
 	else if (strcmp(kind->u.string, "mlp") == 0)
 		t->is_mlp = 1;
 	else {
-		fail(&L, kind, "model kind '%s' in the file is not supported; expected linear or mlp%s",
-		     kind->u.string, NULL);
+		fail(&L, "model kind '%s' in the file is not supported; expected linear or mlp",
+		     kind->u.string);
 		goto out;
 	}
 	if (t->is_mlp != (strcmp(m->kind, "mlp") == 0)) {
@@ -450,7 +457,7 @@ static int tab_load(model *m, const char *text, size_t len, const model_options 
 		if (load_feature(&L, m, t, &features->u.items[i], &t->features[i]) < 0)
 			goto out;
 	if (t->width == 0) {
-		fail(&L, features, "the model has no features%s%s", "", NULL);
+		fail(&L, "the model has no features");
 		goto out;
 	}
 	rc = t->is_mlp ? load_mlp(&L, m, t, root) : load_linear(&L, m, t, root);

@@ -302,7 +302,7 @@ static int load_classes(loader *L, model *m, const json_value *root)
 		return -1;
 	if (classes->len < 2 || (m->task == MODEL_TASK_BINARY && classes->len != 2))
 		return fail(L, "'classes' has %s entries; expected 2 for binary, >= 2 for multiclass",
-			    classes->len < 2 ? "too few" : "too many", NULL), -1;
+			    classes->len < 2 ? "too few" : "too many"), -1;
 	m->classes = calloc(classes->len, sizeof *m->classes);
 	if (!m->classes)
 		return bf_err_set(L->err, BF_ENOMEM, L->path, 0, 0, "out of memory"), -1;

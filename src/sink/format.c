@@ -276,25 +276,24 @@ static void fmt_text_result(const fmt_ctx *c, tbuf *out, int64_t row, const rows
 			out->p[out->len++] = ']';
 	} else if (csv) {
 		out->p[out->len++] = ',';
-		size_t start = out->len;
+		/* labels joined by '|', one CSV field: quoted when a label is
+		 * (its class_csv form starts with a quote), quotes doubled */
 		int quote = 0;
+		for (size_t k = 0; k + 1 < n && y[k] >= 0; k += 2)
+			quote |= c->class_csv[(size_t)y[k]][0] == '"';
+		if (quote)
+			out->p[out->len++] = '"';
 		for (size_t k = 0; k + 1 < n && y[k] >= 0; k += 2) {
 			if (k)
 				out->p[out->len++] = '|';
-			const char *label = c->class_csv[(size_t)y[k]];
-			quote |= label[0] == '"';
-			put_mem(out, m->classes[(size_t)y[k]], strlen(m->classes[(size_t)y[k]]));
-		}
-		if (quote || csv_needs_quotes(out->p + start, out->len - start)) {
-			/* re-write the joined labels as one quoted field */
-			size_t len = out->len - start;
-			char *tmp = malloc(len);
-			if (tmp) {
-				memcpy(tmp, out->p + start, len);
-				out->len = start + csv_field(out->p + start, tmp, len);
-				free(tmp);
+			for (const char *l = m->classes[(size_t)y[k]]; *l; l++) {
+				if (*l == '"')
+					out->p[out->len++] = '"';
+				out->p[out->len++] = *l;
 			}
 		}
+		if (quote)
+			out->p[out->len++] = '"';
 		out->p[out->len++] = ',';
 		for (size_t k = 0; k + 1 < n && y[k] >= 0; k += 2) {
 			if (k)

@@ -163,10 +163,10 @@ typedef struct run {
 	atomic_uint_fast64_t written_in, rows_done;
 } run;
 
-static int batch_alloc(run *r, batch *b)
+/* The record part of a batch: its bytes and spans for `rows` records
+ * (zeroes the rest of b). */
+static int batch_alloc_records(batch *b, size_t rows)
 {
-	size_t rows = r->batch_rows, ni = r->m->n_inputs ? r->m->n_inputs : 1;
-	size_t ninc = r->spec->output.n_include ? r->spec->output.n_include : 1;
 	memset(b, 0, sizeof *b);
 	b->cap_rows = rows;
 	b->cap = READ_CHUNK * 2;
@@ -175,6 +175,15 @@ static int batch_alloc(run *r, batch *b)
 	b->rlen = malloc(rows * sizeof *b->rlen);
 	b->line = malloc(rows * sizeof *b->line);
 	b->too_long = malloc(rows);
+	return b->buf && b->off && b->rlen && b->line && b->too_long ? 0 : -1;
+}
+
+static int batch_alloc(run *r, batch *b)
+{
+	size_t rows = r->batch_rows, ni = r->m->n_inputs ? r->m->n_inputs : 1;
+	size_t ninc = r->spec->output.n_include ? r->spec->output.n_include : 1;
+	if (batch_alloc_records(b, rows))
+		return -1;
 	b->x = malloc(rows * ni * sizeof *b->x);
 	b->y = malloc(rows * r->m->n_outputs * sizeof *b->y);
 	b->reason = malloc(rows);
@@ -185,10 +194,7 @@ static int batch_alloc(run *r, batch *b)
 	b->out = calloc((size_t)r->threads, sizeof *b->out);
 	b->rej = calloc((size_t)r->threads, sizeof *b->rej);
 	b->z = calloc((size_t)r->threads, sizeof *b->z);
-	return b->z && b->text && b->buf && b->off && b->rlen && b->line && b->too_long && b->x && b->y && b->reason && b->why &&
-			       b->id && b->incl && b->out && b->rej
-		       ? 0
-		       : -1;
+	return b->z && b->text && b->x && b->y && b->reason && b->why && b->id && b->incl && b->out && b->rej ? 0 : -1;
 }
 
 static void batch_free(run *r, batch *b)
@@ -657,15 +663,7 @@ static int run_open(run *r, const job_spec *spec, bf_error *err)
 		return rc;
 	if (spec->input.format == SPEC_FORMAT_CSV && spec->input.header) {
 		batch hb;
-		memset(&hb, 0, sizeof hb);
-		hb.cap_rows = 1;
-		hb.cap = READ_CHUNK * 2;
-		hb.buf = malloc(hb.cap);
-		hb.off = malloc(sizeof *hb.off);
-		hb.rlen = malloc(sizeof *hb.rlen);
-		hb.line = malloc(sizeof *hb.line);
-		hb.too_long = malloc(1);
-		if (!hb.buf || !hb.off || !hb.rlen || !hb.line || !hb.too_long)
+		if (batch_alloc_records(&hb, 1))
 			rc = bf_err_set(err, BF_ENOMEM, "", 0, 0, "out of memory");
 		else if ((rc = fill_batch(r, &hb, 1)))
 			*err = r->rerr;
@@ -706,11 +704,7 @@ static int run_open(run *r, const job_spec *spec, bf_error *err)
 			free(names);
 			free(lens);
 		}
-		free(hb.buf);
-		free(hb.off);
-		free(hb.rlen);
-		free(hb.line);
-		free(hb.too_long);
+		batch_free(r, &hb);
 		r->rows = 0;
 		if (rc)
 			return rc;

@@ -145,6 +145,14 @@ MODELS = {
         target_doc="compressive_strength",
         params=dict(objective="reg:squarederror", tree_method="exact", max_depth=4, eta=0.2,
                     base_score=35.8)),
+    # deep, lopsided trees (depths 6 to 11 here), so each of binfer's tree
+    # walks is used: the vector walk (depth <= 8), the scalar one past it
+    "concrete_deep": dict(
+        dataset="concrete", num=DATASETS["concrete"]["columns"][:-1], cat=[], onehot=[],
+        rounds=16, target=lambda d: d["compressive_strength"].astype(float),
+        target_doc="compressive_strength",
+        params=dict(objective="reg:squarederror", tree_method="hist", grow_policy="lossguide",
+                    max_leaves=20, max_depth=0, eta=0.3)),
     "ames_reglogistic": dict(
         dataset="ames", num=AMES_NUM, cat=["Neighborhood", "Bldg_Type"], onehot=[], rounds=25,
         target=_ames_target,

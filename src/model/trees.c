@@ -17,7 +17,13 @@
 #include "model.h"
 #include "trees.h"
 
+#ifdef __AVX2__
+#include <immintrin.h>
+#endif
+
 #define BLOCK_ROWS 64
+/* Deepest tree given the complete layout of the vector walk (2^depth leaves). */
+#define FULL_DEPTH_MAX 8
 
 enum {
 	NODE_DEFAULT_LEFT = 1,
@@ -60,6 +66,19 @@ typedef struct fnode {
 	float leaf;
 } fnode;
 
+/* The complete layout of a fixed-depth tree of depth D, for the AVX2 walk
+ * (eight rows in the lanes of a vector): the tree padded to a perfect
+ * binary tree, node i's children at 2i+1 and 2i+2, so a step needs no child
+ * index from memory. A leaf above depth D becomes a split that always takes
+ * its first child (threshold NaN: nothing is >= NaN), down to copies of the
+ * leaf at depth D. Splits: thr[i] and feat_sign[i] = feature | fnode.sign;
+ * leaves: leaf[i - (2^D - 1)]. Each tree's splits are padded to at least
+ * 15 + 8 entries, so the first four levels load as whole vectors. */
+typedef struct full_tree {
+	uint32_t split;         /* offset of thr / feat_sign in full_thr / full_fs */
+	uint32_t leaf;          /* offset in full_leaf */
+} full_tree;
+
 typedef struct trees_model {
 	tree_ensemble e;
 	fnode *f;               /* (n_nodes) XGBoost, same indices as x */
@@ -70,6 +89,10 @@ typedef struct trees_model {
 	uint32_t *src;          /* (n_nodes) original node of each laid-out node (categorical splits) */
 	uint32_t *begin;        /* (n_trees) */
 	float *weight_f;        /* (n_trees) DART weights for XGBoost, NULL = 1 */
+	full_tree *full;        /* (n_trees) complete layouts; NULL without AVX2 */
+	float *full_thr;
+	uint32_t *full_fs;
+	float *full_leaf;
 } trees_model;
 
 /* ---- layout -------------------------------------------------------------- */
@@ -118,6 +141,71 @@ static int lay_out_walk(trees_model *t, size_t k, uint32_t base, uint32_t n, uin
 	}
 	free(depth);
 	t->walk[k] = depth_max > 32 ? 0 : (uint8_t)(depth_max ? depth_max : 1);
+	return BF_OK;
+}
+
+/* Fills tree node i (level d) of a complete layout of depth D from fixed-depth
+ * node j. */
+static void fill_full(const fnode *f, uint32_t j, uint32_t i, unsigned d, unsigned D, float *thr, uint32_t *fs,
+		      float *leaf)
+{
+	const fnode *n = &f[j];
+	if (d == D) {
+		leaf[i - ((1u << D) - 1)] = n->leaf;
+		return;
+	}
+	int is_leaf = n->left == j;
+	thr[i] = is_leaf ? NAN : n->thr;
+	fs[i] = is_leaf ? 0 : n->feat | n->sign;
+	fill_full(f, is_leaf ? j : n->left, 2 * i + 1, d + 1, D, thr, fs, leaf);
+	fill_full(f, is_leaf ? j : n->left + 1, 2 * i + 2, d + 1, D, thr, fs, leaf);
+}
+
+static uint32_t full_splits(unsigned depth)
+{
+	uint32_t n = (1u << depth) - 1;
+	return (n < 63 ? 63 : n) + 8;
+}
+
+/* Complete layouts of the fixed-depth trees no deeper than FULL_DEPTH_MAX
+ * (AVX2 builds only; other trees keep full[k].leaf = UINT32_MAX). */
+static int lay_out_full(trees_model *t, bf_error *err, const char *path)
+{
+#ifdef __AVX2__
+	const tree_ensemble *e = &t->e;
+	size_t n_splits = 0, n_leaves = 0;
+	for (size_t k = 0; k < e->n_trees; k++)
+		if (t->walk[k] && t->walk[k] <= FULL_DEPTH_MAX) {
+			n_splits += full_splits(t->walk[k]);
+			n_leaves += 1u << t->walk[k];
+		}
+	t->full = malloc(e->n_trees * sizeof *t->full);
+	t->full_thr = malloc((n_splits + 1) * sizeof *t->full_thr);
+	t->full_fs = malloc((n_splits + 1) * sizeof *t->full_fs);
+	t->full_leaf = malloc((n_leaves + 1) * sizeof *t->full_leaf);
+	if (!t->full || !t->full_thr || !t->full_fs || !t->full_leaf)
+		return bf_err_set(err, BF_ENOMEM, path, 0, 0, "out of memory");
+	uint32_t at_split = 0, at_leaf = 0;
+	for (size_t k = 0; k < e->n_trees; k++) {
+		unsigned D = t->walk[k];
+		if (!D || D > FULL_DEPTH_MAX) {
+			t->full[k] = (full_tree){UINT32_MAX, UINT32_MAX};
+			continue;
+		}
+		uint32_t ns = full_splits(D);
+		for (uint32_t i = 0; i < ns; i++) {
+			t->full_thr[at_split + i] = NAN;
+			t->full_fs[at_split + i] = 0;
+		}
+		t->full[k] = (full_tree){at_split, at_leaf};
+		fill_full(t->f + t->begin[k], 0, 0, 0, D, t->full_thr + at_split, t->full_fs + at_split,
+			  t->full_leaf + at_leaf);
+		at_split += ns;
+		at_leaf += 1u << D;
+	}
+#else
+	(void)t, (void)err, (void)path;
+#endif
 	return BF_OK;
 }
 
@@ -179,7 +267,7 @@ static int lay_out(trees_model *t, bf_error *err, const char *path)
 		}
 	}
 	free(queue);
-	return BF_OK;
+	return t->x ? lay_out_full(t, err, path) : BF_OK;
 }
 
 /* ---- decisions ----------------------------------------------------------- */
@@ -285,6 +373,79 @@ static void xgb_walk(const fnode *tree, unsigned depth, const float *rows, size_
 		acc[r * g] += w * tree[i].leaf;
 	}
 }
+
+#ifdef __AVX2__
+#define BLENDV_EPI32(a, b, m) \
+	_mm256_castps_si256(_mm256_blendv_ps(_mm256_castsi256_ps(a), _mm256_castsi256_ps(b), (m)))
+
+/* The fixed-depth walk with eight rows in the lanes of a vector, over the
+ * complete layout of a tree of depth D: nq groups of eight rows (stride rs)
+ * step level by level together, so the gathers of one group overlap the
+ * others'. A step is fstep's comparison: v (negated where the split's sign
+ * says) >= thr, false for NaN, to child 2i+1 (false) or 2i+2 (true). The
+ * first four levels hold at most eight splits and come from a vector load
+ * and a permute; deeper ones are gathered. Leaves add as in xgb_walk. */
+static void xgb_walk_full(const float *thr, const uint32_t *fs, const float *leaf, unsigned D, const float *rows,
+			  size_t rs, size_t nq, float *acc, size_t g, float w)
+{
+	__m256i idx[BLOCK_ROWS / 8];
+	const __m256i lane = _mm256_mullo_epi32(_mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7), _mm256_set1_epi32((int)rs));
+	const __m256i one = _mm256_set1_epi32(1), feat_mask = _mm256_set1_epi32(0x7fffffff);
+	const __m256i sign_mask = _mm256_set1_epi32((int)0x80000000u);
+	for (size_t q = 0; q < nq; q++)
+		idx[q] = _mm256_setzero_si256();
+	for (unsigned d = 0; d < D; d++) {
+		uint32_t first = (1u << d) - 1;
+		__m256i base = _mm256_set1_epi32((int)first);
+		for (size_t q = 0; q < nq; q++) {
+			__m256 t;
+			__m256i f;
+			if (d < 6) {
+				/* up to 32 splits: permutes of 8, blended on bits 3 and 4 */
+				__m256i rel = _mm256_sub_epi32(idx[q], base);
+				t = _mm256_permutevar8x32_ps(_mm256_loadu_ps(thr + first), rel);
+				f = _mm256_permutevar8x32_epi32(_mm256_loadu_si256((const __m256i *)(fs + first)), rel);
+				if (d >= 4) {
+					__m256 b3 = _mm256_castsi256_ps(_mm256_slli_epi32(rel, 28));
+					t = _mm256_blendv_ps(t, _mm256_permutevar8x32_ps(_mm256_loadu_ps(thr + first + 8), rel), b3);
+					f = BLENDV_EPI32(f, _mm256_permutevar8x32_epi32(_mm256_loadu_si256((const __m256i *)(fs + first + 8)), rel), b3);
+					if (d == 5) {
+						__m256 t2 = _mm256_permutevar8x32_ps(_mm256_loadu_ps(thr + first + 16), rel);
+						__m256i f2 = _mm256_permutevar8x32_epi32(_mm256_loadu_si256((const __m256i *)(fs + first + 16)), rel);
+						t2 = _mm256_blendv_ps(t2, _mm256_permutevar8x32_ps(_mm256_loadu_ps(thr + first + 24), rel), b3);
+						f2 = BLENDV_EPI32(f2, _mm256_permutevar8x32_epi32(_mm256_loadu_si256((const __m256i *)(fs + first + 24)), rel), b3);
+						__m256 b4 = _mm256_castsi256_ps(_mm256_slli_epi32(rel, 27));
+						t = _mm256_blendv_ps(t, t2, b4);
+						f = BLENDV_EPI32(f, f2, b4);
+					}
+				}
+			} else {
+				t = _mm256_i32gather_ps(thr, idx[q], 4);
+				f = _mm256_i32gather_epi32((const int *)fs, idx[q], 4);
+			}
+			__m256i at = _mm256_add_epi32(_mm256_and_si256(f, feat_mask), lane);
+			__m256 v = _mm256_i32gather_ps(rows + q * 8 * rs, at, 4);
+			v = _mm256_xor_ps(v, _mm256_castsi256_ps(_mm256_and_si256(f, sign_mask)));
+			__m256i ge = _mm256_castps_si256(_mm256_cmp_ps(v, t, _CMP_GE_OQ));
+			idx[q] = _mm256_sub_epi32(_mm256_add_epi32(_mm256_add_epi32(idx[q], idx[q]), one), ge);
+		}
+	}
+	__m256i leaf0 = _mm256_set1_epi32((int)((1u << D) - 1));
+	__m256 wv = _mm256_set1_ps(w);
+	for (size_t q = 0; q < nq; q++) {
+		__m256 lv = _mm256_mul_ps(wv, _mm256_i32gather_ps(leaf, _mm256_sub_epi32(idx[q], leaf0), 4));
+		float *a = acc + q * 8 * g;
+		if (g == 1) {
+			_mm256_storeu_ps(a, _mm256_add_ps(_mm256_loadu_ps(a), lv));
+		} else {
+			float l[8];
+			_mm256_storeu_ps(l, lv);
+			for (size_t r = 0; r < 8; r++)
+				a[r * g] += l[r];
+		}
+	}
+}
+#endif
 
 /* LightGBM (tree.h NumericalDecision). */
 static inline double lgb_tree(const trees_model *t, const lnode *tree, uint32_t base, const double *row)
@@ -406,6 +567,16 @@ static int trees_predict(const model *m, const double *x, size_t n, double *out,
 			for (size_t k = 0; k < t->n_used; k++) {
 				float *acc = acc_f + e->tree_group[k];
 				float w = t->weight_f ? t->weight_f[k] : 1.0f;
+#ifdef __AVX2__
+				if (t->full[k].leaf != UINT32_MAX) {
+					size_t nq = nb / 8;
+					xgb_walk_full(t->full_thr + t->full[k].split, t->full_fs + t->full[k].split,
+						      t->full_leaf + t->full[k].leaf, t->walk[k], rows_f, rs, nq, acc, g, w);
+					if (nb % 8)
+						xgb_walk(t->f + t->begin[k], t->walk[k], rows_f + nq * 8 * rs, rs, nb % 8,
+							 acc + nq * 8 * g, g, w);
+				} else
+#endif
 				if (t->walk[k])
 					xgb_walk(t->f + t->begin[k], t->walk[k], rows_f, rs, nb, acc, g, w);
 				else
@@ -464,6 +635,10 @@ static void trees_free(model *m)
 	free(t->src);
 	free(t->begin);
 	free(t->weight_f);
+	free(t->full);
+	free(t->full_thr);
+	free(t->full_fs);
+	free(t->full_leaf);
 	free(t);
 	m->impl = NULL;
 }

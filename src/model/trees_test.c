@@ -108,7 +108,7 @@ static void check_model(const char *kind, const char *path)
 
 static void test_xgboost_models(void **state)
 {
-	static const char *names[] = {"churn_cat_logistic", "churn_onehot_logitraw", "concrete_squarederror",
+	static const char *names[] = {"churn_cat_logistic", "churn_onehot_logitraw", "concrete_squarederror", "concrete_deep",
 				      "ames_reglogistic", "hpc_softprob", "hpc_softmax", "attrition_poisson",
 				      "sacramento_rank", "credit_missing_logistic", "credit_dart"};
 	char path[256];

@@ -306,12 +306,16 @@ static uint32_t lgb_cat_right(const trees_model *t, uint32_t at, double v)
 	return !cat_listed(&t->e, nd, (uint64_t)c);
 }
 
+/* The XGBoost walks read a block of up to BLOCK_ROWS rows held feature by
+ * feature: feature f of row r at rows[f * BLOCK_ROWS + r]. */
+#define AT(rows, f) ((rows)[(size_t)(f) * BLOCK_ROWS])
+
 static inline float xgb_tree(const trees_model *t, const xnode *tree, uint32_t base, const float *row)
 {
 	uint32_t i = 0;
 	while (tree[i].feature >= 0) {
 		const xnode *n = &tree[i];
-		float v = row[n->feature];
+		float v = AT(row, n->feature);
 		uint32_t right;
 		if (isnan(v))
 			right = !(n->flags & NODE_DEFAULT_LEFT);
@@ -329,32 +333,32 @@ static inline uint32_t fstep(const fnode *tree, uint32_t i, const float *row)
 {
 	const fnode *n = &tree[i];
 	uint32_t bits;
-	float v = row[n->feat];
+	float v = AT(row, n->feat);
 	memcpy(&bits, &v, sizeof bits);
 	bits ^= n->sign;
 	memcpy(&v, &bits, sizeof v);
 	return n->left + (v >= n->thr);
 }
 
-/* Adds w times tree's leaf for each of nb rows (stride rs) to acc (stride g):
- * eight rows walk the tree side by side, depth steps each. Leaves add in
- * row order, one tree at a time, so sums keep XGBoost's order. */
-static void xgb_walk(const fnode *tree, unsigned depth, const float *rows, size_t rs, size_t nb, float *acc,
-		     size_t g, float w)
+/* Adds w times tree's leaf for each of the nb rows of the block to acc
+ * (stride g): eight rows walk the tree side by side, depth steps each.
+ * Leaves add in row order, one tree at a time, so sums keep XGBoost's
+ * order. */
+static void xgb_walk(const fnode *tree, unsigned depth, const float *rows, size_t nb, float *acc, size_t g, float w)
 {
 	size_t r = 0;
 	for (; r + 8 <= nb; r += 8) {
-		const float *p = rows + r * rs;
+		const float *p = rows + r;
 		uint32_t i0 = 0, i1 = 0, i2 = 0, i3 = 0, i4 = 0, i5 = 0, i6 = 0, i7 = 0;
 		for (unsigned d = 0; d < depth; d++) {
 			i0 = fstep(tree, i0, p);
-			i1 = fstep(tree, i1, p + rs);
-			i2 = fstep(tree, i2, p + 2 * rs);
-			i3 = fstep(tree, i3, p + 3 * rs);
-			i4 = fstep(tree, i4, p + 4 * rs);
-			i5 = fstep(tree, i5, p + 5 * rs);
-			i6 = fstep(tree, i6, p + 6 * rs);
-			i7 = fstep(tree, i7, p + 7 * rs);
+			i1 = fstep(tree, i1, p + 1);
+			i2 = fstep(tree, i2, p + 2);
+			i3 = fstep(tree, i3, p + 3);
+			i4 = fstep(tree, i4, p + 4);
+			i5 = fstep(tree, i5, p + 5);
+			i6 = fstep(tree, i6, p + 6);
+			i7 = fstep(tree, i7, p + 7);
 		}
 		float *a = acc + r * g;
 		a[0] += w * tree[i0].leaf;
@@ -369,7 +373,7 @@ static void xgb_walk(const fnode *tree, unsigned depth, const float *rows, size_
 	for (; r < nb; r++) {
 		uint32_t i = 0;
 		for (unsigned d = 0; d < depth; d++)
-			i = fstep(tree, i, rows + r * rs);
+			i = fstep(tree, i, rows + r);
 		acc[r * g] += w * tree[i].leaf;
 	}
 }
@@ -377,19 +381,30 @@ static void xgb_walk(const fnode *tree, unsigned depth, const float *rows, size_
 #ifdef __AVX2__
 #define BLENDV_EPI32(a, b, m) \
 	_mm256_castps_si256(_mm256_blendv_ps(_mm256_castsi256_ps(a), _mm256_castsi256_ps(b), (m)))
+#define SELECT_LEVELS 3 /* levels whose splits are all compared, then selected (at most 3) */
+
+/* v >= thr for the eight rows at col, v negated where sign has the bit */
+static inline __m256 split_ge(const float *col, __m256 sign, __m256 thr)
+{
+	return _mm256_cmp_ps(_mm256_xor_ps(_mm256_loadu_ps(col), sign), thr, _CMP_GE_OQ);
+}
 
 /* The fixed-depth walk with eight rows in the lanes of a vector, over the
- * complete layout of a tree of depth D: nq groups of eight rows (stride rs)
- * step level by level together, so the gathers of one group overlap the
- * others'. A step is fstep's comparison: v (negated where the split's sign
- * says) >= thr, false for NaN, to child 2i+1 (false) or 2i+2 (true). The
- * first four levels hold at most eight splits and come from a vector load
- * and a permute; deeper ones are gathered. Leaves add as in xgb_walk. */
+ * complete layout of a tree of depth D: the first nq groups of eight rows of
+ * the block step level by level together, so the gathers of one group
+ * overlap the others'. A step is fstep's comparison: v (negated where the
+ * split's sign says) >= thr, false for NaN, to child 2i+1 (false) or 2i+2
+ * (true). On the first SELECT_LEVELS levels (at most four splits) each
+ * split compares the eight rows' values of its feature, one vector load as
+ * the block is feature-major, and each lane takes its split's result; below,
+ * a lane's split comes from permutes of the level's splits (up to 32) or a
+ * gather, and its feature value from a gather. Leaves add as in xgb_walk. */
 static void xgb_walk_full(const float *thr, const uint32_t *fs, const float *leaf, unsigned D, const float *rows,
-			  size_t rs, size_t nq, float *acc, size_t g, float w)
+			  size_t nq, float *acc, size_t g, float w)
 {
+	_Static_assert(BLOCK_ROWS == 64, "a gather index is feature << 6 | row");
 	__m256i idx[BLOCK_ROWS / 8];
-	const __m256i lane = _mm256_mullo_epi32(_mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7), _mm256_set1_epi32((int)rs));
+	const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
 	const __m256i one = _mm256_set1_epi32(1), feat_mask = _mm256_set1_epi32(0x7fffffff);
 	const __m256i sign_mask = _mm256_set1_epi32((int)0x80000000u);
 	for (size_t q = 0; q < nq; q++)
@@ -397,6 +412,33 @@ static void xgb_walk_full(const float *thr, const uint32_t *fs, const float *lea
 	for (unsigned d = 0; d < D; d++) {
 		uint32_t first = (1u << d) - 1;
 		__m256i base = _mm256_set1_epi32((int)first);
+		if (d < SELECT_LEVELS) {
+			/* splits j = 0 .. 2^d - 1 of the level (d <= 2) */
+			__m256 st[4], ss[4];
+			const float *col[4];
+			for (unsigned j = 0; j < 4; j++) {
+				unsigned jj = j < (1u << d) ? j : 0;
+				st[j] = _mm256_set1_ps(thr[first + jj]);
+				ss[j] = _mm256_castsi256_ps(_mm256_set1_epi32((int)(fs[first + jj] & 0x80000000u)));
+				col[j] = &AT(rows, fs[first + jj] & 0x7fffffffu);
+			}
+			for (size_t q = 0; q < nq; q++) {
+				__m256 ge = split_ge(col[0] + q * 8, ss[0], st[0]);
+				if (d > 0) {
+					__m256i rel = _mm256_sub_epi32(idx[q], base);
+					__m256 b0 = _mm256_castsi256_ps(_mm256_slli_epi32(rel, 31));
+					ge = _mm256_blendv_ps(ge, split_ge(col[1] + q * 8, ss[1], st[1]), b0);
+					if (d > 1) {
+						__m256 ge2 = _mm256_blendv_ps(split_ge(col[2] + q * 8, ss[2], st[2]),
+									      split_ge(col[3] + q * 8, ss[3], st[3]), b0);
+						ge = _mm256_blendv_ps(ge, ge2, _mm256_castsi256_ps(_mm256_slli_epi32(rel, 30)));
+					}
+				}
+				idx[q] = _mm256_sub_epi32(_mm256_add_epi32(_mm256_add_epi32(idx[q], idx[q]), one),
+							  _mm256_castps_si256(ge));
+			}
+			continue;
+		}
 		for (size_t q = 0; q < nq; q++) {
 			__m256 t;
 			__m256i f;
@@ -423,8 +465,8 @@ static void xgb_walk_full(const float *thr, const uint32_t *fs, const float *lea
 				t = _mm256_i32gather_ps(thr, idx[q], 4);
 				f = _mm256_i32gather_epi32((const int *)fs, idx[q], 4);
 			}
-			__m256i at = _mm256_add_epi32(_mm256_and_si256(f, feat_mask), lane);
-			__m256 v = _mm256_i32gather_ps(rows + q * 8 * rs, at, 4);
+			__m256i at = _mm256_add_epi32(_mm256_slli_epi32(_mm256_and_si256(f, feat_mask), 6), lane);
+			__m256 v = _mm256_i32gather_ps(rows + q * 8, at, 4);
 			v = _mm256_xor_ps(v, _mm256_castsi256_ps(_mm256_and_si256(f, sign_mask)));
 			__m256i ge = _mm256_castps_si256(_mm256_cmp_ps(v, t, _CMP_GE_OQ));
 			idx[q] = _mm256_sub_epi32(_mm256_add_epi32(_mm256_add_epi32(idx[q], idx[q]), one), ge);
@@ -546,8 +588,9 @@ static int trees_predict(const model *m, const double *x, size_t n, double *out,
 	const tree_ensemble *e = &t->e;
 	size_t nf = e->n_features, g = e->n_groups, ni = m->n_inputs;
 	int xgb = e->lib == TREE_LIB_XGBOOST;
-	size_t rs = nf + 1; /* row stride: the features, then the -inf sentinel leaves read */
-	float *rows_f = xgb ? arena_alloc(scratch, BLOCK_ROWS * rs * sizeof *rows_f) : NULL;
+	/* a block of rows, feature-major (see AT): the features, then the -inf
+	 * sentinel that leaves read in the fixed-depth walk */
+	float *rows_f = xgb ? arena_alloc(scratch, BLOCK_ROWS * (nf + 1) * sizeof *rows_f) : NULL;
 	float *acc_f = xgb ? arena_alloc(scratch, BLOCK_ROWS * g * sizeof *acc_f) : NULL;
 	double *acc_d = xgb ? NULL : arena_alloc(scratch, BLOCK_ROWS * g * sizeof *acc_d);
 	if (xgb ? !rows_f || !acc_f : !acc_d)
@@ -558,8 +601,8 @@ static int trees_predict(const model *m, const double *x, size_t n, double *out,
 			/* XGBoost holds features as float32 and starts from base_score. */
 			for (size_t r = 0; r < nb; r++) {
 				for (size_t f = 0; f < nf; f++)
-					rows_f[r * rs + f] = (float)x[(r0 + r) * ni + f];
-				rows_f[r * rs + nf] = -INFINITY;
+					AT(rows_f + r, f) = (float)x[(r0 + r) * ni + f];
+				AT(rows_f + r, nf) = -INFINITY;
 			}
 			for (size_t r = 0; r < nb; r++)
 				for (size_t k = 0; k < g; k++)
@@ -571,17 +614,17 @@ static int trees_predict(const model *m, const double *x, size_t n, double *out,
 				if (t->full[k].leaf != UINT32_MAX) {
 					size_t nq = nb / 8;
 					xgb_walk_full(t->full_thr + t->full[k].split, t->full_fs + t->full[k].split,
-						      t->full_leaf + t->full[k].leaf, t->walk[k], rows_f, rs, nq, acc, g, w);
+						      t->full_leaf + t->full[k].leaf, t->walk[k], rows_f, nq, acc, g, w);
 					if (nb % 8)
-						xgb_walk(t->f + t->begin[k], t->walk[k], rows_f + nq * 8 * rs, rs, nb % 8,
+						xgb_walk(t->f + t->begin[k], t->walk[k], rows_f + nq * 8, nb % 8,
 							 acc + nq * 8 * g, g, w);
 				} else
 #endif
 				if (t->walk[k])
-					xgb_walk(t->f + t->begin[k], t->walk[k], rows_f, rs, nb, acc, g, w);
+					xgb_walk(t->f + t->begin[k], t->walk[k], rows_f, nb, acc, g, w);
 				else
 					for (size_t r = 0; r < nb; r++)
-						acc[r * g] += w * xgb_tree(t, t->x + t->begin[k], t->begin[k], rows_f + r * rs);
+						acc[r * g] += w * xgb_tree(t, t->x + t->begin[k], t->begin[k], rows_f + r);
 			}
 			for (size_t r = 0; r < nb; r++) {
 				double *o = out + (r0 + r) * m->n_outputs;

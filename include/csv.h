@@ -49,4 +49,11 @@ typedef struct csv_error {
 int64_t csv_split(const char *rec, size_t len, char delim, char quote,
 		  csv_field *fields, size_t max_fields, char *scratch, csv_error *err);
 
+/* The quick split of a record with no quote character in it (most records):
+ * ends[k] is the offset just past field k (its delimiter, or the record's
+ * end; a trailing CR is dropped), so field k is rec[ends[k-1] + 1, ends[k])
+ * (from 0 for k = 0). Fills at most max entries; returns the number of
+ * fields, or -1 when the record holds a quote (split it with csv_split). */
+int64_t csv_ends(const char *rec, size_t len, char delim, char quote, uint32_t *ends, size_t max);
+
 #endif

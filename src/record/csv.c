@@ -216,19 +216,25 @@ static int64_t csv_fail(csv_error *err, size_t offset, const char *msg)
 }
 
 /* Records without a quote (most of them) split on delimiters alone: one
- * pass of 32-byte compares, then one field per set bit. Returns -1 when the
- * record holds a quote, for the general path. */
-static int64_t csv_split_plain(const char *rec, size_t len, char delim, char quote,
-			       csv_field *fields, size_t max_fields)
+ * pass of 32-byte compares, then one field per set bit, written as a
+ * csv_field (fields) or as the offset of its end (ends, when not NULL).
+ * Returns -1 when the record holds a quote, for the general path. */
+static inline __attribute__((always_inline)) int64_t
+csv_split_plain(const char *rec, size_t len, char delim, char quote, csv_field *fields, uint32_t *ends,
+		size_t max_fields)
 {
 	int64_t n = 0;
 	size_t start = 0, i = 0;
-#define CSV_FIELD_AT(pos)                                                                  \
-	do {                                                                               \
-		if ((size_t)n < max_fields)                                                \
-			fields[n] = (csv_field){rec + start, (uint32_t)((pos) - start), 0}; \
-		n++;                                                                       \
-		start = (pos) + 1;                                                         \
+#define CSV_FIELD_AT(pos)                                                                          \
+	do {                                                                                       \
+		if ((size_t)n < max_fields) {                                                      \
+			if (ends)                                                                  \
+				ends[n] = (uint32_t)(pos);                                         \
+			else                                                                       \
+				fields[n] = (csv_field){rec + start, (uint32_t)((pos) - start), 0}; \
+		}                                                                                  \
+		n++;                                                                               \
+		start = (pos) + 1;                                                                 \
 	} while (0)
 #if defined(CSV_AVX2)
 	const __m256i vd = _mm256_set1_epi8(delim), vq = _mm256_set1_epi8(quote);
@@ -254,6 +260,15 @@ static int64_t csv_split_plain(const char *rec, size_t len, char delim, char quo
 	return n;
 }
 
+int64_t csv_ends(const char *rec, size_t len, char delim, char quote, uint32_t *ends, size_t max)
+{
+	if (delim == quote || len > UINT32_MAX)
+		return -1;
+	if (len && rec[len - 1] == '\r')
+		len--;
+	return csv_split_plain(rec, len, delim, quote, NULL, ends, max);
+}
+
 int64_t csv_split(const char *rec, size_t len, char delim, char quote,
 		  csv_field *fields, size_t max_fields, char *scratch, csv_error *err)
 {
@@ -262,7 +277,7 @@ int64_t csv_split(const char *rec, size_t len, char delim, char quote,
 	if (len && rec[len - 1] == '\r')
 		len--;
 	if (len <= UINT32_MAX) {
-		int64_t n = csv_split_plain(rec, len, delim, quote, fields, max_fields);
+		int64_t n = csv_split_plain(rec, len, delim, quote, fields, NULL, max_fields);
 		if (n >= 0)
 			return n;
 	}

@@ -465,14 +465,78 @@ static rows_reason csv_record(const row_plan *p, const char *rec, size_t len, cs
 	return ROWS_OK;
 }
 
-static rows_reason parse_csv_fields(const row_plan *p, const csv_field *f, double *x, char *why, size_t why_size);
+/* Model input i from the text s[0..len) of its field. */
+static inline rows_reason field_value(const row_plan *p, size_t i, const char *s, size_t len, double *x, char *why,
+				      size_t why_size)
+{
+	if (p->plain[i]) {
+		/* one digit (indicator columns, small counts) is the commonest field */
+		unsigned d = len == 1 ? (unsigned)(s[0] - '0') : 10;
+		if (d < 10) {
+			*x = d;
+			return ROWS_OK;
+		}
+		if (num_parse_short(s, len, x) == 0)
+			return ROWS_OK;
+	}
+	return text_value(p, i, s, len, x, why, why_size);
+}
 
-/* A CSV row; its field array is given back to the arena afterwards, and so
- * is the unescaping buffer when the record has no quote (nothing points
- * into it then), so a batch's scratch stays in cache. */
+static rows_reason parse_csv_fields(const row_plan *p, const csv_field *f, double *x, char *why, size_t why_size)
+{
+	const model *m = p->m;
+	for (size_t i = 0; i < m->n_inputs; i++) {
+		const csv_field *c = &f[p->input_col[i]];
+		rows_reason r = field_value(p, i, c->ptr, c->len, &x[i], why, why_size);
+		if (r)
+			return r;
+	}
+	return any_missing(x, m->n_inputs) ? finish(p, x, why, why_size) : ROWS_OK;
+}
+
+/* Field c of a record split by csv_ends. */
+static inline rows_value field_at(const char *rec, const uint32_t *ends, size_t c)
+{
+	uint32_t start = c ? ends[c - 1] + 1 : 0;
+	return (rows_value){rec + start, ends[c] - start, ROWS_VALUE_TEXT};
+}
+
+/* A quote-free record with the header's number of fields, split by csv_ends:
+ * read in place, nothing copied. */
+static rows_reason parse_csv_ends(const row_plan *p, const char *rec, const uint32_t *ends, double *x,
+				  rows_value *id, rows_value *incl, char *why, size_t why_size)
+{
+	const model *m = p->m;
+	*id = p->id_col >= 0 ? field_at(rec, ends, (size_t)p->id_col) : (rows_value){NULL, 0, ROWS_VALUE_ROWNUM};
+	for (size_t k = 0; k < p->n_include; k++)
+		incl[k] = field_at(rec, ends, (size_t)p->include_col[k]);
+	for (size_t i = 0; i < m->n_inputs; i++) {
+		rows_value v = field_at(rec, ends, (size_t)p->input_col[i]);
+		rows_reason r = field_value(p, i, v.ptr, v.len, &x[i], why, why_size);
+		if (r)
+			return r;
+	}
+	return any_missing(x, m->n_inputs) ? finish(p, x, why, why_size) : ROWS_OK;
+}
+
+/* A CSV row. Most records hold no quote and are valid UTF-8 with the
+ * header's number of fields: those are split by csv_ends and read in place.
+ * The rest go through csv_record, which unescapes and explains. Scratch is
+ * given back afterwards (the unescaping buffer too when the record has no
+ * quote: nothing points into it then), so a batch's scratch stays in
+ * cache. */
 static rows_reason parse_csv(const row_plan *p, const char *rec, size_t len, double *x, rows_value *id,
 			     rows_value *incl, arena *scratch, char *why, size_t why_size)
 {
+	uint32_t *ends = arena_alloc(scratch, (p->n_columns + 1) * sizeof *ends);
+	if (ends && utf8_check(rec, len) == len &&
+	    csv_ends(rec, len, p->delimiter, '"', ends, p->n_columns + 1) == (int64_t)p->n_columns) {
+		rows_reason r = parse_csv_ends(p, rec, ends, x, id, incl, why, why_size);
+		arena_unwind(scratch, ends);
+		return r;
+	}
+	if (ends)
+		arena_unwind(scratch, ends);
 	csv_field *f = NULL;
 	void *mark = NULL;
 	rows_reason r0 = csv_record(p, rec, len, &f, &mark, id, incl, scratch, why, why_size);
@@ -481,28 +545,6 @@ static rows_reason parse_csv(const row_plan *p, const char *rec, size_t len, dou
 	if (mark)
 		arena_unwind(scratch, memchr(rec, '"', len) ? (void *)f : mark);
 	return r0;
-}
-
-static rows_reason parse_csv_fields(const row_plan *p, const csv_field *f, double *x, char *why, size_t why_size)
-{
-	const model *m = p->m;
-	for (size_t i = 0; i < m->n_inputs; i++) {
-		const csv_field *c = &f[p->input_col[i]];
-		if (p->plain[i]) {
-			/* one digit (indicator columns, small counts) is the commonest field */
-			unsigned d = c->len == 1 ? (unsigned)(c->ptr[0] - '0') : 10;
-			if (d < 10) {
-				x[i] = d;
-				continue;
-			}
-			if (num_parse_short(c->ptr, c->len, &x[i]) == 0)
-				continue;
-		}
-		rows_reason r = text_value(p, i, c->ptr, c->len, &x[i], why, why_size);
-		if (r)
-			return r;
-	}
-	return any_missing(x, m->n_inputs) ? finish(p, x, why, why_size) : ROWS_OK;
 }
 
 static const char *json_type_name(json_type t)

@@ -30,7 +30,7 @@
 #define MAX_BATCH_BYTES (64u << 20)
 #define RAW_KEEP 4096
 #define WHY_MAX 256
-#define PARSE_CHUNK_ROWS 256 /* rows of numbers parsed, then scored, at a time */
+#define CHUNK_ROWS 256 /* rows of numbers a thread takes at a time: parsed, scored, formatted */
 
 static double now_s(void)
 {
@@ -66,9 +66,10 @@ typedef struct batch {
 	rows_value *id;          /* (cap_rows) */
 	rows_value *incl;        /* (cap_rows, n_include) */
 	text_span *text;         /* (cap_rows) text models: each row's text */
-	/* text, one buffer per compute thread, written in thread order */
-	tbuf *out, *rej;         /* (threads) */
-	tbuf *z;                 /* (threads) out compressed as one zstd frame, when zstd */
+	/* text, one buffer per chunk of rows, written in chunk order */
+	size_t n_chunks, cap_chunks;
+	tbuf *out, *rej;         /* (cap_chunks) results and rejects of each chunk */
+	tbuf *z;                 /* (threads) when zstd: thread t's share of the chunks as one frame */
 	uint64_t scored, rejected, by[ROWS_N_REASONS];
 	uint64_t text_bytes;     /* result bytes before compression */
 	uint64_t tokens;         /* text models: tokens of the scored rows */
@@ -179,6 +180,21 @@ static int batch_alloc_records(batch *b, size_t rows)
 	return b->buf && b->off && b->rlen && b->line && b->too_long ? 0 : -1;
 }
 
+/* Rows per chunk of a batch of n rows on nt threads: CHUNK_ROWS, fewer so
+ * that every thread gets one; text models take one chunk per thread (their
+ * backends pack a chunk's tokens into batches of their own). */
+static size_t chunk_rows(size_t n, int nt, int text)
+{
+	size_t share = (n + (size_t)nt - 1) / (size_t)nt;
+	return !share ? 1 : text || share < CHUNK_ROWS ? share : CHUNK_ROWS;
+}
+
+static size_t max_chunks(size_t rows, int nt)
+{
+	size_t c = (rows + CHUNK_ROWS - 1) / CHUNK_ROWS;
+	return c > (size_t)nt ? c : (size_t)nt;
+}
+
 static int batch_alloc(run *r, batch *b)
 {
 	size_t rows = r->batch_rows, ni = r->m->n_inputs ? r->m->n_inputs : 1;
@@ -192,8 +208,9 @@ static int batch_alloc(run *r, batch *b)
 	b->id = malloc(rows * sizeof *b->id);
 	b->incl = malloc(rows * ninc * sizeof *b->incl);
 	b->text = malloc(rows * sizeof *b->text);
-	b->out = calloc((size_t)r->threads, sizeof *b->out);
-	b->rej = calloc((size_t)r->threads, sizeof *b->rej);
+	b->cap_chunks = max_chunks(rows, r->threads);
+	b->out = calloc(b->cap_chunks, sizeof *b->out);
+	b->rej = calloc(b->cap_chunks, sizeof *b->rej);
 	b->z = calloc((size_t)r->threads, sizeof *b->z);
 	return b->z && b->text && b->x && b->y && b->reason && b->why && b->id && b->incl && b->out && b->rej ? 0 : -1;
 }
@@ -212,12 +229,12 @@ static void batch_free(run *r, batch *b)
 	free(b->id);
 	free(b->incl);
 	free(b->text);
-	for (int t = 0; b->out && t < r->threads; t++) {
-		tbuf_free(&b->out[t]);
-		tbuf_free(&b->rej[t]);
-		if (b->z)
-			tbuf_free(&b->z[t]);
+	for (size_t c = 0; b->out && b->rej && c < b->cap_chunks; c++) {
+		tbuf_free(&b->out[c]);
+		tbuf_free(&b->rej[c]);
 	}
+	for (int t = 0; b->z && t < r->threads; t++)
+		tbuf_free(&b->z[t]);
 	free(b->out);
 	free(b->rej);
 	free(b->z);
@@ -436,12 +453,14 @@ static void *writer_main(void *arg)
 		}
 		double t0 = now_s();
 		int rc = BF_OK;
-		for (int t = 0; t < r->threads && !rc; t++) {
-			const tbuf *o = r->cctx ? &b->z[t] : &b->out[t];
-			if (o->len)
-				rc = sink_write(r->out, o->p, o->len, &r->werr);
-			if (!rc && b->rej[t].len)
-				rc = sink_write(r->rej, b->rej[t].p, b->rej[t].len, &r->werr);
+		for (int t = 0; r->cctx && t < r->threads && !rc; t++)
+			if (b->z[t].len)
+				rc = sink_write(r->out, b->z[t].p, b->z[t].len, &r->werr);
+		for (size_t c = 0; c < b->n_chunks && !rc; c++) {
+			if (!r->cctx && b->out[c].len)
+				rc = sink_write(r->out, b->out[c].p, b->out[c].len, &r->werr);
+			if (!rc && b->rej[c].len)
+				rc = sink_write(r->rej, b->rej[c].p, b->rej[c].len, &r->werr);
 		}
 		r->t_write += now_s() - t0;
 		if (rc) {
@@ -456,127 +475,163 @@ static void *writer_main(void *arg)
 
 /* ---- compute: rows, model, text -------------------------------------- */
 
-/* Scores one batch: each thread takes a block of whole rows through parsing,
- * the model, formatting and (for zstd output) compression into a frame of
- * its own, so the writer thread only writes. Concatenated zstd frames are one
- * valid zstd stream. */
+/* Parses and scores rows [lo, hi) of b; 1 when out of memory. */
+static int score_rows(run *r, batch *b, size_t lo, size_t hi, arena *a)
+{
+	const model *m = r->m;
+	size_t ni = m->n_inputs, ninc = r->plan.n_include;
+	char why[WHY_MAX];
+	int oom = 0;
+	for (size_t i = lo; i < hi; i++) {
+		b->id[i] = (rows_value){NULL, 0, ROWS_VALUE_ABSENT};
+		b->why[i] = NULL;
+		rows_reason reason;
+		if (b->too_long[i]) {
+			snprintf(why, WHY_MAX, "record longer than input.max_record_bytes (%zu bytes)",
+				 r->spec->input.max_record_bytes);
+			reason = ROWS_TOO_LONG;
+		} else if (m->text_input) {
+			reason = rows_parse_text(&r->plan, b->buf + b->off[i], b->rlen[i], &b->text[i], &b->id[i],
+						 b->incl + i * ninc, a, why, WHY_MAX);
+		} else {
+			reason = rows_parse(&r->plan, b->buf + b->off[i], b->rlen[i], b->x + i * ni, &b->id[i],
+					    b->incl + i * ninc, a, why, WHY_MAX);
+		}
+		if (reason && m->text_input)
+			b->text[i] = (text_span){"", 0};
+		b->reason[i] = (uint8_t)reason;
+		/* Rejects are rare: only they keep their explanation. */
+		if (reason && !(b->why[i] = arena_strndup(a, why, strlen(why))))
+			oom = 1;
+	}
+	return oom;
+}
+
+/* Compresses thread t's share of the batch's chunks, in order, into one zstd
+ * frame in b->z[t]; 1 on failure. */
+static int compress_share(run *r, batch *b, int t)
+{
+	size_t c0 = b->n_chunks * (size_t)t / (size_t)r->threads;
+	size_t c1 = b->n_chunks * (size_t)(t + 1) / (size_t)r->threads, total = 0;
+	tbuf *z = &b->z[t];
+	z->len = 0;
+	for (size_t c = c0; c < c1; c++)
+		total += b->out[c].len;
+	if (!total)
+		return 0;
+	size_t bound = ZSTD_compressBound(total);
+	if (tbuf_reserve(z, bound))
+		return 1;
+	ZSTD_outBuffer ob = {z->p, bound, 0};
+	for (size_t c = c0; c < c1; c++) {
+		ZSTD_inBuffer ib = {b->out[c].p, b->out[c].len, 0};
+		while (ib.pos < ib.size)
+			if (ZSTD_isError(ZSTD_compressStream2(r->cctx[t], &ob, &ib, ZSTD_e_continue)))
+				return 1;
+	}
+	ZSTD_inBuffer none = {NULL, 0, 0};
+	for (;;) {
+		size_t left = ZSTD_compressStream2(r->cctx[t], &ob, &none, ZSTD_e_end);
+		if (ZSTD_isError(left))
+			return 1;
+		if (!left)
+			break;
+	}
+	z->len = ob.pos;
+	return 0;
+}
+
+/* Scores one batch. The threads take chunks of rows as they come free
+ * (a thread held up by the reader or the writer takes fewer), each through
+ * parsing, the model and formatting into the chunk's own text, so chunk
+ * texts concatenate in input order; then, for zstd output, thread t
+ * compresses the t-th share of the chunks into a frame of its own, so the
+ * writer thread only writes. Concatenated zstd frames are one valid zstd
+ * stream. */
 static int process_batch(run *r, batch *b)
 {
 	const model *m = r->m;
-	size_t ni = m->n_inputs, no = m->n_outputs, ninc = r->plan.n_include;
+	size_t no = m->n_outputs, ninc = r->plan.n_include;
 	int nt = r->threads;
 	int oom = 0;
 	uint64_t scored = 0, rejected = 0, text_bytes = 0, tokens = 0, truncated = 0;
 	double len_sq = 0;
 	uint64_t by[ROWS_N_REASONS] = {0};
 	double t0 = now_s(), t_parse = 0, t_compute = 0, t_format = 0;
+	size_t chunk = chunk_rows(b->n, nt, m->text_input);
+	b->n_chunks = (b->n + chunk - 1) / chunk;
 #pragma omp parallel num_threads(nt) reduction(| : oom) \
 	reduction(+ : scored, rejected, text_bytes, tokens, truncated, len_sq)
 	{
 		int t = omp_get_thread_num();
-		size_t lo = b->n * (size_t)t / (size_t)nt, hi = b->n * (size_t)(t + 1) / (size_t)nt;
 		arena *a = &r->scratch[t];
 		arena_reset(a);
-		char why[WHY_MAX];
-		double t_p = 0, t_c = 0, tc = now_s();
-		/* Rows of numbers are parsed and scored a chunk at a time, so their
-		 * values are still in cache when the model reads them; text models
-		 * take the whole block at once (their batches pack tokens). */
-		size_t chunk = m->text_input ? hi - lo : PARSE_CHUNK_ROWS;
-		for (size_t c0 = lo; c0 < hi && !oom; c0 += chunk) {
-			size_t c1 = hi - c0 < chunk ? hi : c0 + chunk;
+		uint64_t mine[ROWS_N_REASONS] = {0};
+		double t_p = 0, t_c = 0, t_f = 0;
+#pragma omp for schedule(dynamic, 1)
+		for (size_t c = 0; c < b->n_chunks; c++) {
+			size_t lo = c * chunk, hi = lo + chunk < b->n ? lo + chunk : b->n;
+			tbuf *out = &b->out[c], *rej = &b->rej[c];
+			out->len = rej->len = 0;
+			if (oom)
+				continue;
 			double ta = now_s();
-			for (size_t i = c0; i < c1; i++) {
-				b->id[i] = (rows_value){NULL, 0, ROWS_VALUE_ABSENT};
-				b->why[i] = NULL;
-				rows_reason reason;
-				if (b->too_long[i]) {
-					snprintf(why, WHY_MAX, "record longer than input.max_record_bytes (%zu bytes)",
-						 r->spec->input.max_record_bytes);
-					reason = ROWS_TOO_LONG;
-				} else if (m->text_input) {
-					reason = rows_parse_text(&r->plan, b->buf + b->off[i], b->rlen[i], &b->text[i],
-								 &b->id[i], b->incl + i * ninc, a, why, WHY_MAX);
-				} else {
-					reason = rows_parse(&r->plan, b->buf + b->off[i], b->rlen[i], b->x + i * ni,
-							    &b->id[i], b->incl + i * ninc, a, why, WHY_MAX);
-				}
-				if (reason && m->text_input)
-					b->text[i] = (text_span){"", 0};
-				b->reason[i] = (uint8_t)reason;
-				/* Rejects are rare: only they keep their explanation. */
-				if (reason && !(b->why[i] = arena_strndup(a, why, strlen(why))))
-					oom = 1;
-			}
+			oom |= score_rows(r, b, lo, hi, a);
 			double tb = now_s();
 			/* the model's scratch is given back after each chunk */
 			void *mark = arena_alloc(a, 1);
-			if (!mark || (m->text_input ? m->backend->predict_text(m, b->text + c0, c1 - c0, b->y + c0 * no, a)
-						    : m->backend->predict(m, b->x + c0 * ni, c1 - c0, b->y + c0 * no, a)) < 0)
+			if (!mark || (m->text_input ? m->backend->predict_text(m, b->text + lo, hi - lo, b->y + lo * no, a)
+						    : m->backend->predict(m, b->x + lo * m->n_inputs, hi - lo,
+									   b->y + lo * no, a)) < 0)
 				oom = 1;
 			arena_unwind(a, mark);
-			tc = now_s();
-			t_p += tb - ta;
-			t_c += tc - tb;
-		}
-
-		tbuf *out = &b->out[t], *rej = &b->rej[t];
-		out->len = rej->len = 0;
-		uint64_t mine[ROWS_N_REASONS] = {0};
-		for (size_t i = lo; i < hi && !oom; i++) {
-			int64_t row = b->first_row + (int64_t)i;
-			const double *y = b->y + i * no;
-			rows_reason reason = (rows_reason)b->reason[i];
-			if (!reason) {
-				for (size_t k = 0; k < no; k++)
-					if (!isfinite(y[k])) {
-						reason = ROWS_BAD_SCORE;
-						b->why[i] = "the model gave a non-finite score";
-						break;
+			double tc = now_s();
+			for (size_t i = lo; i < hi && !oom; i++) {
+				int64_t row = b->first_row + (int64_t)i;
+				const double *y = b->y + i * no;
+				rows_reason reason = (rows_reason)b->reason[i];
+				if (!reason) {
+					for (size_t k = 0; k < no; k++)
+						if (!isfinite(y[k])) {
+							reason = ROWS_BAD_SCORE;
+							b->why[i] = "the model gave a non-finite score";
+							break;
+						}
+				}
+				if (reason) {
+					mine[reason]++;
+					rejected++;
+					oom |= fmt_reject(rej, row, b->line[i], &b->id[i], reason, b->why[i],
+							  b->buf + b->off[i], b->rlen[i]);
+				} else {
+					scored++;
+					oom |= fmt_result(&r->fmt, out, row, &b->id[i], b->incl + i * ninc, y);
+					if (m->text_input) {
+						/* the last output: tokens, negative when truncated */
+						double tk = y[no - 1];
+						truncated += tk < 0;
+						tk = fabs(tk);
+						tokens += (uint64_t)tk;
+						len_sq += tk * tk;
 					}
-			}
-			if (reason) {
-				mine[reason]++;
-				rejected++;
-				oom |= fmt_reject(rej, row, b->line[i], &b->id[i], reason, b->why[i],
-						  b->buf + b->off[i], b->rlen[i]);
-			} else {
-				scored++;
-				oom |= fmt_result(&r->fmt, out, row, &b->id[i], b->incl + i * ninc, y);
-				if (m->text_input) {
-					/* the last output: tokens, negative when truncated */
-					double tk = y[no - 1];
-					truncated += tk < 0;
-					tk = fabs(tk);
-					tokens += (uint64_t)tk;
-					len_sq += tk * tk;
 				}
 			}
+			text_bytes += out->len;
+			t_p += tb - ta;
+			t_c += tc - tb;
+			t_f += now_s() - tc;
 		}
-		text_bytes += out->len;
-		if (r->cctx && out->len && !oom) {
-			tbuf *z = &b->z[t];
-			size_t bound = ZSTD_compressBound(out->len);
-			z->len = 0;
-			if (tbuf_reserve(z, bound)) {
-				oom = 1;
-			} else {
-				size_t n = ZSTD_compress2(r->cctx[t], z->p, bound, out->p, out->len);
-				if (ZSTD_isError(n))
-					oom = 1;
-				else
-					z->len = n;
-			}
-		} else if (r->cctx) {
-			b->z[t].len = 0;
-		}
+		double td = now_s();
+		if (r->cctx && !oom)
+			oom |= compress_share(r, b, t);
+		t_f += now_s() - td;
 #pragma omp critical
 		for (int k = 0; k < ROWS_N_REASONS; k++)
 			by[k] += mine[k];
 		if (t == 0) {
 			t_parse = t_p;
 			t_compute = t_c;
-			t_format = now_s() - tc;
+			t_format = t_f;
 		}
 	}
 	if (oom)

@@ -8,7 +8,14 @@
  * block walks it), and the margins add up per row in tree order, in the
  * library's own precision: float for XGBoost, double for LightGBM. The
  * decision rules are each library's; trees_test.c checks this evaluator
- * against the reference evaluators in xgboost.c and lightgbm.c. */
+ * against the reference evaluators in xgboost.c and lightgbm.c.
+ *
+ * XGBoost trees without categorical splits take a fixed-depth walk: one
+ * ordered comparison per level and no branch (fnode). With AVX2, those no
+ * deeper than FULL_DEPTH_MAX are also laid out as perfect binary trees
+ * (full_tree) and walked eight rows to a vector: the first levels compare
+ * whole vectors of a feature (blocks are held feature-major), the next ones
+ * take their splits from permutes, and a gather fetches each lane's value. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -73,7 +80,7 @@ typedef struct fnode {
  * its first child (threshold NaN: nothing is >= NaN), down to copies of the
  * leaf at depth D. Splits: thr[i] and feat_sign[i] = feature | fnode.sign;
  * leaves: leaf[i - (2^D - 1)]. Each tree's splits are padded to at least
- * 15 + 8 entries, so the first four levels load as whole vectors. */
+ * 63 + 8 entries, so the first six levels load as whole vectors. */
 typedef struct full_tree {
 	uint32_t split;         /* offset of thr / feat_sign in full_thr / full_fs */
 	uint32_t leaf;          /* offset in full_leaf */
@@ -144,6 +151,7 @@ static int lay_out_walk(trees_model *t, size_t k, uint32_t base, uint32_t n, uin
 	return BF_OK;
 }
 
+#ifdef __AVX2__
 /* Fills tree node i (level d) of a complete layout of depth D from fixed-depth
  * node j. */
 static void fill_full(const fnode *f, uint32_t j, uint32_t i, unsigned d, unsigned D, float *thr, uint32_t *fs,
@@ -171,7 +179,6 @@ static uint32_t full_splits(unsigned depth)
  * (AVX2 builds only; other trees keep full[k].leaf = UINT32_MAX). */
 static int lay_out_full(trees_model *t, bf_error *err, const char *path)
 {
-#ifdef __AVX2__
 	const tree_ensemble *e = &t->e;
 	size_t n_splits = 0, n_leaves = 0;
 	for (size_t k = 0; k < e->n_trees; k++)
@@ -203,11 +210,14 @@ static int lay_out_full(trees_model *t, bf_error *err, const char *path)
 		at_split += ns;
 		at_leaf += 1u << D;
 	}
-#else
-	(void)t, (void)err, (void)path;
-#endif
 	return BF_OK;
 }
+#else
+static int lay_out_full(trees_model *t, bf_error *err, const char *path)
+{
+	return BF_OK;
+}
+#endif
 
 static int lay_out(trees_model *t, bf_error *err, const char *path)
 {

@@ -99,6 +99,8 @@ struct model {
 	uint64_t file_bytes;
 	char sha256[65];        /* of the model file, hex */
 	size_t auto_batch_rows; /* the backend's preferred batch size */
+	int packs_batches;      /* predict_text packs its rows into batches of its own:
+				   give it each thread's whole share of a batch at once */
 	void *impl;             /* the backend's own state */
 };
 

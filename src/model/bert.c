@@ -832,6 +832,7 @@ static int bert_load_path(model *m, const char *dir, const model_options *opt, b
 	for (size_t i = 0; i < B->st.n; i++)
 		m->n_params += B->st.tensors[i].n_elems;
 	m->auto_batch_rows = 256;
+	m->packs_batches = 1;
 	rc = BF_OK;
 	goto out;
 nomem:

@@ -181,12 +181,12 @@ static int batch_alloc_records(batch *b, size_t rows)
 }
 
 /* Rows per chunk of a batch of n rows on nt threads: CHUNK_ROWS, fewer so
- * that every thread gets one; text models take one chunk per thread (their
- * backends pack a chunk's tokens into batches of their own). */
-static size_t chunk_rows(size_t n, int nt, int text)
+ * that every thread gets one; one chunk per thread for models that pack
+ * rows into batches of their own (BERT packs a chunk's tokens). */
+static size_t chunk_rows(size_t n, int nt, int packs)
 {
 	size_t share = (n + (size_t)nt - 1) / (size_t)nt;
-	return !share ? 1 : text || share < CHUNK_ROWS ? share : CHUNK_ROWS;
+	return !share ? 1 : packs || share < CHUNK_ROWS ? share : CHUNK_ROWS;
 }
 
 static size_t max_chunks(size_t rows, int nt)
@@ -558,7 +558,7 @@ static int process_batch(run *r, batch *b)
 	double len_sq = 0;
 	uint64_t by[ROWS_N_REASONS] = {0};
 	double t0 = now_s(), t_parse = 0, t_compute = 0, t_format = 0;
-	size_t chunk = chunk_rows(b->n, nt, m->text_input);
+	size_t chunk = chunk_rows(b->n, nt, m->packs_batches);
 	b->n_chunks = (b->n + chunk - 1) / chunk;
 #pragma omp parallel num_threads(nt) reduction(| : oom) \
 	reduction(+ : scored, rejected, text_bytes, tokens, truncated, len_sq)

@@ -389,9 +389,24 @@ static void xgb_walk(const fnode *tree, unsigned depth, const float *rows, size_
 }
 
 #ifdef __AVX2__
-#define BLENDV_EPI32(a, b, m) \
-	_mm256_castps_si256(_mm256_blendv_ps(_mm256_castsi256_ps(a), _mm256_castsi256_ps(b), (m)))
 #define SELECT_LEVELS 3 /* levels whose splits are all compared, then selected (at most 3) */
+
+/* Per lane, entry rel of the 2^d (d <= 5) 32-bit values at p: permutes of
+ * eight, blended on bits 3 and 4 of rel. */
+static inline __m256 pick(const void *p, __m256i rel, unsigned d)
+{
+	const __m256i *v = p;
+	__m256 x = _mm256_permutevar8x32_ps(_mm256_castsi256_ps(_mm256_loadu_si256(v)), rel);
+	if (d < 4)
+		return x;
+	__m256 b3 = _mm256_castsi256_ps(_mm256_slli_epi32(rel, 28));
+	x = _mm256_blendv_ps(x, _mm256_permutevar8x32_ps(_mm256_castsi256_ps(_mm256_loadu_si256(v + 1)), rel), b3);
+	if (d < 5)
+		return x;
+	__m256 y = _mm256_blendv_ps(_mm256_permutevar8x32_ps(_mm256_castsi256_ps(_mm256_loadu_si256(v + 2)), rel),
+				    _mm256_permutevar8x32_ps(_mm256_castsi256_ps(_mm256_loadu_si256(v + 3)), rel), b3);
+	return _mm256_blendv_ps(x, y, _mm256_castsi256_ps(_mm256_slli_epi32(rel, 27)));
+}
 
 /* v >= thr for the eight rows at col, v negated where sign has the bit */
 static inline __m256 split_ge(const float *col, __m256 sign, __m256 thr)
@@ -453,24 +468,9 @@ static void xgb_walk_full(const float *thr, const uint32_t *fs, const float *lea
 			__m256 t;
 			__m256i f;
 			if (d < 6) {
-				/* up to 32 splits: permutes of 8, blended on bits 3 and 4 */
 				__m256i rel = _mm256_sub_epi32(idx[q], base);
-				t = _mm256_permutevar8x32_ps(_mm256_loadu_ps(thr + first), rel);
-				f = _mm256_permutevar8x32_epi32(_mm256_loadu_si256((const __m256i *)(fs + first)), rel);
-				if (d >= 4) {
-					__m256 b3 = _mm256_castsi256_ps(_mm256_slli_epi32(rel, 28));
-					t = _mm256_blendv_ps(t, _mm256_permutevar8x32_ps(_mm256_loadu_ps(thr + first + 8), rel), b3);
-					f = BLENDV_EPI32(f, _mm256_permutevar8x32_epi32(_mm256_loadu_si256((const __m256i *)(fs + first + 8)), rel), b3);
-					if (d == 5) {
-						__m256 t2 = _mm256_permutevar8x32_ps(_mm256_loadu_ps(thr + first + 16), rel);
-						__m256i f2 = _mm256_permutevar8x32_epi32(_mm256_loadu_si256((const __m256i *)(fs + first + 16)), rel);
-						t2 = _mm256_blendv_ps(t2, _mm256_permutevar8x32_ps(_mm256_loadu_ps(thr + first + 24), rel), b3);
-						f2 = BLENDV_EPI32(f2, _mm256_permutevar8x32_epi32(_mm256_loadu_si256((const __m256i *)(fs + first + 24)), rel), b3);
-						__m256 b4 = _mm256_castsi256_ps(_mm256_slli_epi32(rel, 27));
-						t = _mm256_blendv_ps(t, t2, b4);
-						f = BLENDV_EPI32(f, f2, b4);
-					}
-				}
+				t = pick(thr + first, rel, d);
+				f = _mm256_castps_si256(pick(fs + first, rel, d));
 			} else {
 				t = _mm256_i32gather_ps(thr, idx[q], 4);
 				f = _mm256_i32gather_epi32((const int *)fs, idx[q], 4);

@@ -180,9 +180,11 @@ static uint32_t full_splits(unsigned depth)
 static int lay_out_full(trees_model *t, bf_error *err, const char *path)
 {
 	const tree_ensemble *e = &t->e;
+	/* a gather index, feature * BLOCK_ROWS + row, must fit in 31 bits */
+	unsigned depth_max = e->n_features < (1u << 24) ? FULL_DEPTH_MAX : 0;
 	size_t n_splits = 0, n_leaves = 0;
 	for (size_t k = 0; k < e->n_trees; k++)
-		if (t->walk[k] && t->walk[k] <= FULL_DEPTH_MAX) {
+		if (t->walk[k] && t->walk[k] <= depth_max) {
 			n_splits += full_splits(t->walk[k]);
 			n_leaves += 1u << t->walk[k];
 		}
@@ -195,7 +197,7 @@ static int lay_out_full(trees_model *t, bf_error *err, const char *path)
 	uint32_t at_split = 0, at_leaf = 0;
 	for (size_t k = 0; k < e->n_trees; k++) {
 		unsigned D = t->walk[k];
-		if (!D || D > FULL_DEPTH_MAX) {
+		if (!D || D > depth_max) {
 			t->full[k] = (full_tree){UINT32_MAX, UINT32_MAX};
 			continue;
 		}

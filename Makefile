@@ -12,7 +12,10 @@ ARCH    ?= -march=native
 # inside a parallel region runs on one thread and nothing else spins.
 MULTIARCH := $(shell $(CC) -print-multiarch 2>/dev/null || echo x86_64-linux-gnu)
 BLAS_DIR ?= /usr/lib/$(MULTIARCH)/openblas-openmp
-CFLAGS  += -std=c11 -D_GNU_SOURCE $(OPT) $(ARCH) -Wall -Wextra -Wno-unused-parameter \
+# -ffp-contract=off: scores must round as the libraries' own arithmetic does,
+# so no multiply-add is fused unless the source asks for it (gcc's default in
+# ISO C mode, but not clang's).
+CFLAGS  += -std=c11 -D_GNU_SOURCE $(OPT) $(ARCH) -ffp-contract=off -Wall -Wextra -Wno-unused-parameter \
            -fopenmp -Iinclude -I/usr/include/$(MULTIARCH)/openblas-openmp
 LDLIBS  += -L$(BLAS_DIR) -Wl,-rpath,$(BLAS_DIR) -lopenblas -lzstd -lyaml -lutf8proc -lm -lpthread
 BUILD   ?= build

@@ -28,6 +28,11 @@ typedef enum tree_missing {
 	TREE_MISSING_NAN = 2,
 } tree_missing;
 
+/* LightGBM's kZeroThreshold (include/LightGBM/meta.h): a double set from the
+ * float 1e-35f, so 1.0000000180025095e-35, the value files print for zero
+ * thresholds. A value within it is zero for missing type Zero. */
+#define LGB_ZERO_THRESHOLD ((double)1e-35f)
+
 /* What turns the summed margin into the output (objective). */
 typedef enum tree_output {
 	TREE_OUTPUT_IDENTITY,   /* reg:squarederror, regression, rank:*, binary:logitraw */

@@ -924,10 +924,6 @@ int lgb_load(tree_ensemble *e, const char *text, size_t len, const char *path, b
 
 /* ---- reference evaluator --------------------------------------------- */
 
-/* kZeroThreshold (include/LightGBM/meta.h) is the float 1e-35f, widened:
- * 1.0000000180025095e-35, the value files print for zero thresholds. */
-static const double lgb_zero_threshold = 1e-35f;
-
 /* Tree::NumericalDecision (include/LightGBM/tree.h): NaN is 0 unless the
  * missing type is NaN; a missing value (type Zero: |x| <= kZeroThreshold,
  * NaN included once it is 0; type NaN: NaN) goes the default way; the rest
@@ -936,7 +932,7 @@ static int lgb_numerical_left(const tree_node *n, double x)
 {
 	if (isnan(x) && n->missing_type != TREE_MISSING_NAN)
 		x = 0.0;
-	if ((n->missing_type == TREE_MISSING_ZERO && x >= -lgb_zero_threshold && x <= lgb_zero_threshold) ||
+	if ((n->missing_type == TREE_MISSING_ZERO && x >= -LGB_ZERO_THRESHOLD && x <= LGB_ZERO_THRESHOLD) ||
 	    (n->missing_type == TREE_MISSING_NAN && isnan(x)))
 		return n->default_left;
 	return x <= n->threshold;

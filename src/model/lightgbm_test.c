@@ -18,6 +18,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "arena.h"
+#include "model.h"
 #include "trees.h"
 
 #define FIXTURES "../shared/fixtures/treelite/"
@@ -60,12 +62,23 @@ static int load(tree_ensemble *e, const char *text, bf_error *err)
 	return load_n(e, text, strlen(text), err);
 }
 
+/* The model text loaded last: margin1 scores it with the fast evaluator too. */
+static char *last_text;
+
+static void remember_text(const char *text, size_t len)
+{
+	free(last_text);
+	last_text = strndup(text, len);
+	assert_non_null(last_text);
+}
+
 static void load_ok(tree_ensemble *e, const char *text)
 {
 	bf_error err;
 	if (load(e, text, &err) != BF_OK)
 		fail_msg("load failed: model.txt:%lld:%lld: %s", (long long)err.line, (long long)err.column,
 			 err.message);
+	remember_text(text, strlen(text));
 }
 
 /* Loading fails with BF_EMODEL, the message contains want (and is exactly
@@ -168,11 +181,33 @@ static char *model1(const char *objective, int n_features, const char *tree)
 	return model_text(&m, &tree, 1);
 }
 
+/* The first margin of row by the reference evaluator, after checking that the
+ * fast one (trees.c, the backend binfer runs) gives every margin bit for bit,
+ * from the same text (load_ok's last). */
 static double margin1(const tree_ensemble *e, const double *row)
 {
-	double m[8];
+	double m[8], fast[8];
 	assert_true(e->n_groups <= 8);
 	lgb_margin_ref(e, row, e->n_trees, m);
+
+	model *fm = calloc(1, sizeof *fm);
+	assert_non_null(fm);
+	fm->backend = &trees_backend;
+	fm->path = strdup("model.txt");
+	snprintf(fm->kind, sizeof fm->kind, "lightgbm");
+	model_options opt = {.raw = 1};
+	bf_error err;
+	if (trees_backend.load(fm, last_text, strlen(last_text), &opt, &err) != BF_OK)
+		fail_msg("the trees backend refused what lgb_load took: %s", err.message);
+	assert_int_equal(fm->n_outputs, e->n_groups);
+	arena a;
+	arena_init(&a, 1 << 12);
+	assert_int_equal(fm->backend->predict(fm, row, 1, fast, &a), 0);
+	for (size_t g = 0; g < e->n_groups; g++)
+		if (!(fast[g] == m[g] || (isnan(fast[g]) && isnan(m[g]))))
+			fail_msg("group %zu: fast evaluator %.17g, reference %.17g", g, fast[g], m[g]);
+	arena_free(&a);
+	model_free(fm);
 	return m[0];
 }
 
@@ -251,6 +286,7 @@ static void check_fixture(const char *model, const char *rows_path, double absen
 	bf_error err = {0};
 	if (lgb_load(&e, buf, len, model, &err) != BF_OK)
 		fail_msg("%s:%lld: %s", model, (long long)err.line, err.message);
+	remember_text(buf, len);
 	free(buf);
 	double *rows, *want;
 	size_t n = read_libsvm(rows_path, e.n_features, absent, &rows);

@@ -305,17 +305,14 @@ static uint32_t xgb_cat_right(const trees_model *t, uint32_t at, float v)
 	return (uint32_t)cat_listed(&t->e, nd, (uint64_t)(uint32_t)v);
 }
 
-/* LightGBM (tree.h CategoricalDecision): NaN and negative values go right;
- * listed categories go left. */
+/* LightGBM (tree.h CategoricalDecision): NaN, negative values and values no
+ * int holds go right (see lgb_categorical_left); listed categories go left. */
 static uint32_t lgb_cat_right(const trees_model *t, uint32_t at, double v)
 {
 	const tree_node *nd = &t->e.nodes[t->src[at]];
-	if (isnan(v))
+	if (isnan(v) || v <= -1.0 || v >= 2147483648.0)
 		return 1;
-	int c = (int)v;
-	if (c < 0)
-		return 1;
-	return !cat_listed(&t->e, nd, (uint64_t)c);
+	return !cat_listed(&t->e, nd, (uint64_t)(uint32_t)(int32_t)v);
 }
 
 /* The XGBoost walks read a block of up to BLOCK_ROWS rows held feature by
@@ -514,7 +511,7 @@ static inline double lgb_tree(const trees_model *t, const lnode *tree, uint32_t 
 		} else {
 			if (isnan(v) && !(n->flags & NODE_MISSING_NAN))
 				v = 0.0;
-			if (((n->flags & NODE_MISSING_ZERO) && v >= -1e-35 && v <= 1e-35) ||
+			if (((n->flags & NODE_MISSING_ZERO) && v >= -LGB_ZERO_THRESHOLD && v <= LGB_ZERO_THRESHOLD) ||
 			    ((n->flags & NODE_MISSING_NAN) && isnan(v)))
 				right = !(n->flags & NODE_DEFAULT_LEFT);
 			else

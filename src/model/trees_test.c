@@ -9,6 +9,7 @@
 #include <stddef.h>
 #include <cmocka.h>
 
+#include <dirent.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,22 +28,44 @@ static uint64_t next(void)
 	return rng;
 }
 
-/* A row value for feature f: often a split threshold of the model (exactly,
- * or one float/double step away), sometimes special. */
-static double draw(const tree_ensemble *e, size_t f)
+/* The numerical split thresholds of each feature of a model. */
+typedef struct thresholds {
+	double *t;       /* all of them, feature by feature */
+	size_t *begin;   /* (n_features + 1) feature f's are t[begin[f] .. begin[f + 1]) */
+} thresholds;
+
+static thresholds thresholds_of(const tree_ensemble *e)
+{
+	thresholds th = {malloc((e->n_nodes + 1) * sizeof *th.t), calloc(e->n_features + 1, sizeof *th.begin)};
+	assert_non_null(th.t);
+	assert_non_null(th.begin);
+	size_t n = 0;
+	for (size_t f = 0; f < e->n_features; f++) {
+		th.begin[f] = n;
+		for (size_t i = 0; i < e->n_nodes; i++) {
+			const tree_node *nd = &e->nodes[i];
+			if (nd->left >= 0 && !nd->categorical && (size_t)nd->feature == f)
+				th.t[n++] = nd->threshold;
+		}
+	}
+	th.begin[e->n_features] = n;
+	return th;
+}
+
+/* A row value for feature f: often one of its split thresholds (exactly, or
+ * one float/double step away), sometimes special. */
+static double draw(const tree_ensemble *e, const thresholds *th, size_t f)
 {
 	static const double special[] = {NAN, INFINITY, -INFINITY, 0.0, -0.0, 1e-36, -1e-36, -1.0, -0.5, 0.5,
-					 2.7, 1e9, 16777216.0, 3.0e38};
+					 2.7, 1e9, 16777216.0, 3.0e38, 1e-35f, -1e-35f, 3e9};
 	uint64_t r = next() % 10;
 	if (r < 2)
 		return special[next() % (sizeof special / sizeof *special)];
 	if (e->feature_is_cat && e->feature_is_cat[f] && r < 6)
 		return (double)(next() % 70) - (r == 2 ? 3 : 0);
-	for (int tries = 0; tries < 8; tries++) {
-		const tree_node *nd = &e->nodes[next() % e->n_nodes];
-		if (nd->left < 0 || (size_t)nd->feature != f || nd->categorical)
-			continue;
-		double t = nd->threshold;
+	size_t n = th->begin[f + 1] - th->begin[f];
+	if (n) {
+		double t = th->t[th->begin[f] + next() % n];
 		switch (next() % 4) {
 		case 0:
 			return t;
@@ -80,9 +103,12 @@ static void check_model(const char *kind, const char *path)
 	size_t n = 700, nf = e.n_features, g = e.n_groups;
 	double *x = malloc(n * nf * sizeof *x), *out = malloc(n * m->n_outputs * sizeof *out),
 	       *ref = malloc(g * sizeof *ref);
+	thresholds th = thresholds_of(&e);
 	for (size_t r = 0; r < n; r++)
 		for (size_t f = 0; f < nf; f++)
-			x[r * nf + f] = draw(&e, f);
+			x[r * nf + f] = draw(&e, &th, f);
+	free(th.t);
+	free(th.begin);
 	arena a;
 	arena_init(&a, 1 << 16);
 	assert_int_equal(m->backend->predict(m, x, n, out, &a), 0);
@@ -130,6 +156,31 @@ static void test_lightgbm_models(void **state)
 	check_model("lightgbm", "../shared/fixtures/treelite/lightgbm_constant_tree/model_with_constant_tree.txt");
 }
 
+/* Models on which scripts/fuzz_trees.c once found the fast evaluator and the
+ * reference apart (LightGBM text when it starts with "tree\n", else XGBoost). */
+static void test_fuzz_regressions(void **state)
+{
+	DIR *d = opendir("testdata/fuzz/trees");
+	assert_non_null(d);
+	struct dirent *de;
+	size_t n = 0;
+	while ((de = readdir(d))) {
+		if (de->d_name[0] == '.')
+			continue;
+		char path[512];
+		snprintf(path, sizeof path, "testdata/fuzz/trees/%s", de->d_name);
+		size_t len;
+		char *text = bf_read_file(path, &len);
+		assert_non_null(text);
+		int lgb = len >= 5 && memcmp(text, "tree\n", 5) == 0;
+		free(text);
+		check_model(lgb ? "lightgbm" : "xgboost", path);
+		n++;
+	}
+	closedir(d);
+	assert_true(n > 0);
+}
+
 /* model.trees keeps the first iterations: the margin of the first k trees. */
 static void test_tree_limit(void **state)
 {
@@ -147,14 +198,17 @@ static void test_tree_limit(void **state)
 	double x[64], out[8], ref[8];
 	arena a;
 	arena_init(&a, 1 << 16);
+	thresholds th = thresholds_of(&e);
 	for (int rep = 0; rep < 50; rep++) {
 		for (size_t f = 0; f < e.n_features; f++)
-			x[f] = draw(&e, f);
+			x[f] = draw(&e, &th, f);
 		assert_int_equal(m->backend->predict(m, x, 1, out, &a), 0);
 		xgb_margin_ref(&e, x, 3 * e.n_groups, ref);
 		for (size_t k = 0; k < e.n_groups; k++)
 			assert_true(out[k] == ref[k]);
 	}
+	free(th.t);
+	free(th.begin);
 	model_free(m);
 	opt.trees = 1000;
 	assert_int_equal(model_load_opts("xgboost", path, &opt, &m, &err), BF_ESPEC);
@@ -199,6 +253,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_xgboost_models),
 		cmocka_unit_test(test_lightgbm_models),
+		cmocka_unit_test(test_fuzz_regressions),
 		cmocka_unit_test(test_tree_limit),
 		cmocka_unit_test(test_transforms),
 	};

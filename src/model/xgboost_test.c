@@ -13,7 +13,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "arena.h"
 #include "file.h"
+#include "model.h"
 #include "trees.h"
 
 #define FIXTURES "../shared/fixtures/treelite/"
@@ -70,11 +72,20 @@ static int load(tree_ensemble *e, const char *text, size_t len, bf_error *err)
 	return xgb_load(e, text, len, "m.json", err);
 }
 
+/* The model load_ok loaded last: margin1 scores it with the fast evaluator too. */
+static char *last_text;
+static size_t last_len;
+
 static void load_ok(tree_ensemble *e, const char *text, size_t len)
 {
 	bf_error err;
 	if (load(e, text, len, &err) != BF_OK)
 		fail_msg("load failed: %lld:%lld: %s", (long long)err.line, (long long)err.column, err.message);
+	free(last_text);
+	last_text = malloc(len ? len : 1);
+	assert_non_null(last_text);
+	memcpy(last_text, text, len);
+	last_len = len;
 }
 
 /* Loading must fail with BF_EMODEL and a message containing want. */
@@ -506,10 +517,36 @@ static char *stump_model(const char *objective, const char *base_score, const ch
 	return m;
 }
 
+/* The margin of the row (0, x1, 0, 0) by the reference evaluator, after
+ * checking that the fast one (trees.c, the backend binfer runs) gives the
+ * same bits for nine copies of the row (eight side by side, one alone), from
+ * the same file (load_ok's last). */
 static double margin1(const tree_ensemble *e, double x1)
 {
 	double row[4] = {0, x1, 0, 0}, m;
 	xgb_margin_ref(e, row, e->n_trees, &m);
+
+	model *fm = calloc(1, sizeof *fm);
+	assert_non_null(fm);
+	fm->backend = &trees_backend;
+	fm->path = strdup("m.json");
+	snprintf(fm->kind, sizeof fm->kind, "xgboost");
+	model_options opt = {.raw = 1};
+	bf_error err;
+	if (trees_backend.load(fm, last_text, last_len, &opt, &err) != BF_OK)
+		fail_msg("the trees backend refused what xgb_load took: %s", err.message);
+	assert_int_equal(fm->n_outputs, 1);
+	double rows[9 * 4], fast[9];
+	for (size_t r = 0; r < 9; r++)
+		memcpy(rows + r * 4, row, sizeof row);
+	arena a;
+	arena_init(&a, 1 << 12);
+	assert_int_equal(fm->backend->predict(fm, rows, 9, fast, &a), 0);
+	for (size_t r = 0; r < 9; r++)
+		if (!(fast[r] == m || (isnan(fast[r]) && isnan(m))))
+			fail_msg("row copy %zu: fast evaluator %.17g, reference %.17g", r, fast[r], m);
+	arena_free(&a);
+	model_free(fm);
 	return m;
 }
 

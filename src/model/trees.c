@@ -132,7 +132,8 @@ static int lay_out_walk(trees_model *t, size_t k, uint32_t base, uint32_t n, uin
 			if (nd->default_left) {
 				queue[tail++] = (uint32_t)nd->left;
 				queue[tail++] = (uint32_t)nd->right;
-				*fn = (fnode){thr, (uint32_t)nd->feature, tail - 2, 0, 0.0f};
+				/* a NaN split sends every value right (x < NaN is false): as -inf */
+				*fn = (fnode){isnan(thr) ? -INFINITY : thr, (uint32_t)nd->feature, tail - 2, 0, 0.0f};
 			} else {
 				queue[tail++] = (uint32_t)nd->right;
 				queue[tail++] = (uint32_t)nd->left;

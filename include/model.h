@@ -111,6 +111,11 @@ int model_load_opts(const char *kind, const char *path, const model_options *opt
 		    bf_error *err);
 /* model_load_opts with default options. */
 int model_load(const char *kind, const char *path, model **out, bf_error *err);
+/* Loads a model of a one-file kind from text[0..len) (the file's bytes);
+ * path only names it in messages. BF_ESPEC for a kind whose model is a
+ * folder (bert). */
+int model_load_mem(const char *kind, const char *path, const char *text, size_t len, const model_options *opt,
+		   model **out, bf_error *err);
 void model_free(model *m);
 /* Index of the input named name, or -1. */
 int model_input_index(const model *m, const char *name);

@@ -70,16 +70,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		tree_ensemble_free(&e);
 		return 0;
 	}
-	model *m = calloc(1, sizeof *m);
-	m->backend = &trees_backend;
-	m->path = strdup("fuzz");
-	snprintf(m->kind, sizeof m->kind, "%s", xgb ? "xgboost" : "lightgbm");
 	model_options opt = {.raw = 1};
-	if (trees_backend.load(m, text, size, &opt, &err) != BF_OK) {
+	model *m;
+	if (model_load_mem(xgb ? "xgboost" : "lightgbm", "fuzz", text, size, &opt, &m, &err) != BF_OK) {
 		/* the ensemble loaded above, so only the model's own checks may refuse it */
 		if (!err.message[0])
 			abort();
-		model_free(m);
 		tree_ensemble_free(&e);
 		return 0;
 	}

@@ -190,14 +190,10 @@ static double margin1(const tree_ensemble *e, const double *row)
 	assert_true(e->n_groups <= 8);
 	lgb_margin_ref(e, row, e->n_trees, m);
 
-	model *fm = calloc(1, sizeof *fm);
-	assert_non_null(fm);
-	fm->backend = &trees_backend;
-	fm->path = strdup("model.txt");
-	snprintf(fm->kind, sizeof fm->kind, "lightgbm");
 	model_options opt = {.raw = 1};
+	model *fm;
 	bf_error err;
-	if (trees_backend.load(fm, last_text, strlen(last_text), &opt, &err) != BF_OK)
+	if (model_load_mem("lightgbm", "model.txt", last_text, strlen(last_text), &opt, &fm, &err) != BF_OK)
 		fail_msg("the trees backend refused what lgb_load took: %s", err.message);
 	assert_int_equal(fm->n_outputs, e->n_groups);
 	arena a;

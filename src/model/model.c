@@ -26,22 +26,56 @@ int model_load(const char *kind, const char *path, model **out, bf_error *err)
 	return model_load_opts(kind, path, NULL, out, err);
 }
 
+static const model_backend *backend_of(const char *kind, bf_error *err)
+{
+	for (size_t i = 0; i < sizeof kinds / sizeof *kinds; i++)
+		if (strcmp(kinds[i].kind, kind) == 0)
+			return kinds[i].backend;
+	bf_err_set(err, BF_ESPEC, "", 0, 0,
+		   "model kind '%s' is not supported; expected logistic, linear, mlp, xgboost, lightgbm, fasttext or bert",
+		   kind);
+	return NULL;
+}
+
+int model_load_mem(const char *kind, const char *path, const char *text, size_t len, const model_options *opt,
+		   model **out, bf_error *err)
+{
+	*out = NULL;
+	const model_backend *backend = backend_of(kind, err);
+	if (!backend)
+		return err->code;
+	if (!backend->load)
+		return bf_err_set(err, BF_ESPEC, path, 0, 0, "a %s model is a folder, not one file", kind);
+	model *m = calloc(1, sizeof *m);
+	if (!m || !(m->path = strdup(path))) {
+		free(m);
+		return bf_err_set(err, BF_ENOMEM, path, 0, 0, "out of memory");
+	}
+	m->backend = backend;
+	snprintf(m->kind, sizeof m->kind, "%s", kind);
+	m->file_bytes = len;
+	m->auto_batch_rows = 8192;
+	sha256_hex(text, len, m->sha256);
+	int rc = backend->load(m, text, len, opt, err);
+	if (rc) {
+		model_free(m);
+		return rc;
+	}
+	*out = m;
+	return BF_OK;
+}
+
 int model_load_opts(const char *kind, const char *path, const model_options *opt, model **out,
 		    bf_error *err)
 {
 	*out = NULL;
-	const model_backend *backend = NULL;
-	for (size_t i = 0; i < sizeof kinds / sizeof *kinds; i++)
-		if (strcmp(kinds[i].kind, kind) == 0)
-			backend = kinds[i].backend;
+	const model_backend *backend = backend_of(kind, err);
 	if (!backend)
-		return bf_err_set(err, BF_ESPEC, "", 0, 0,
-				  "model kind '%s' is not supported; expected logistic, linear, mlp, xgboost, lightgbm, fasttext or bert",
-				  kind);
-	model *m = calloc(1, sizeof *m);
-	if (!m)
-		return bf_err_set(err, BF_ENOMEM, path, 0, 0, "out of memory");
+		return err->code;
 	if (backend->load_path) {
+		model *m = calloc(1, sizeof *m);
+		if (!m)
+			return bf_err_set(err, BF_ENOMEM, path, 0, 0, "out of memory");
 		m->backend = backend;
 		m->path = strdup(path);
 		snprintf(m->kind, sizeof m->kind, "%s", kind);
@@ -58,25 +92,13 @@ int model_load_opts(const char *kind, const char *path, const model_options *opt
 	char *text = bf_read_file(path, &len);
 	if (!text) {
 		int e = errno;
-		free(m);
 		if (e == ENOMEM)
 			return bf_err_set(err, BF_ENOMEM, path, 0, 0, "out of memory reading the model file");
 		return bf_err_set(err, BF_EMODEL, path, 0, 0, "cannot open model file: %s", strerror(e));
 	}
-	m->backend = backend;
-	m->path = strdup(path);
-	snprintf(m->kind, sizeof m->kind, "%s", kind);
-	m->file_bytes = len;
-	m->auto_batch_rows = 8192;
-	sha256_hex(text, len, m->sha256);
-	int rc = backend->load(m, text, len, opt, err);
+	int rc = model_load_mem(kind, path, text, len, opt, out, err);
 	free(text);
-	if (rc) {
-		model_free(m);
-		return rc;
-	}
-	*out = m;
-	return BF_OK;
+	return rc;
 }
 
 void model_free(model *m)

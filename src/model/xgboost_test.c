@@ -526,14 +526,10 @@ static double margin1(const tree_ensemble *e, double x1)
 	double row[4] = {0, x1, 0, 0}, m;
 	xgb_margin_ref(e, row, e->n_trees, &m);
 
-	model *fm = calloc(1, sizeof *fm);
-	assert_non_null(fm);
-	fm->backend = &trees_backend;
-	fm->path = strdup("m.json");
-	snprintf(fm->kind, sizeof fm->kind, "xgboost");
 	model_options opt = {.raw = 1};
+	model *fm;
 	bf_error err;
-	if (trees_backend.load(fm, last_text, last_len, &opt, &err) != BF_OK)
+	if (model_load_mem("xgboost", "m.json", last_text, last_len, &opt, &fm, &err) != BF_OK)
 		fail_msg("the trees backend refused what xgb_load took: %s", err.message);
 	assert_int_equal(fm->n_outputs, 1);
 	double rows[9 * 4], fast[9];

@@ -965,6 +965,22 @@ static void test_split_matches_reference(void **state)
 		csv_field f[12];
 		csv_error err;
 		assert_int_equal(csv_split(r, len, delim, '"', f, max, scratch, &err), n);
+
+		/* csv_ends: the same fields for a record with no quote, -1 with one */
+		uint32_t ends[256];
+		int64_t ne = csv_ends(r, len, delim, '"', ends, 256);
+		if (memchr(rec, '"', len)) {
+			assert_int_equal(ne, -1);
+		} else {
+			assert_int_equal(ne, n);
+			for (int64_t k = 0; k < n; k++) {
+				uint32_t start = k ? ends[k - 1] + 1 : 0;
+				assert_int_equal(ends[k] - start, wlen[k]);
+				assert_memory_equal(r + start, want[k], wlen[k]);
+			}
+			/* and with max cut short: the count stays, the entries stop */
+			assert_int_equal(csv_ends(r, len, delim, '"', ends, max), n);
+		}
 		free(scratch);
 		free(r);
 	}

@@ -73,6 +73,16 @@ typedef struct fnode {
 	float leaf;
 } fnode;
 
+/* LightGBM node for the same walk, in double as LightGBM compares and sums.
+ * A leaf loops to itself with a NaN threshold (nothing is >= NaN). */
+typedef struct dnode {
+	double thr;
+	uint32_t feat;
+	uint32_t left;
+	uint64_t sign;          /* bit 63: compare -v */
+	double leaf;
+} dnode;
+
 /* The complete layout of a fixed-depth tree of depth D, for the AVX2 walk
  * (eight rows in the lanes of a vector): the tree padded to a perfect
  * binary tree, node i's children at 2i+1 and 2i+2, so a step needs no child
@@ -88,7 +98,8 @@ typedef struct full_tree {
 
 typedef struct trees_model {
 	tree_ensemble e;
-	fnode *f;               /* (n_nodes) XGBoost, same indices as x */
+	fnode *f;               /* (n_nodes) XGBoost fixed-depth nodes, same indices as x */
+	dnode *d;               /* (n_nodes) LightGBM fixed-depth nodes, same indices as l */
 	uint8_t *walk;          /* (n_trees) depth for the fixed-depth walk; 0 = use the general loop */
 	size_t n_used;          /* trees scored: all, or the first model.trees iterations */
 	xnode *x;               /* XGBoost layout, (n_nodes), tree t starts at begin[t] */
@@ -104,9 +115,53 @@ typedef struct trees_model {
 
 /* ---- layout -------------------------------------------------------------- */
 
-/* The fixed-depth layout of XGBoost tree k (nodes [base, base + n)), with
- * its own breadth-first order; sets walk[k] to its depth, or 0 when the tree
- * has categorical splits (then the general walk is used). queue: n entries. */
+/* A split of the fixed-depth walks as one ordered comparison that is false
+ * for NaN: a missing value takes the first child, and a value goes to the
+ * second iff (negate ? -v : v) >= thr. */
+typedef struct fixed_split {
+	int right_first;        /* the children in the order (right, left) */
+	int negate;
+	double thr;
+} fixed_split;
+
+/* The fixed_split of node nd, or 0 when no one comparison decides it
+ * (categorical splits; LightGBM's missing type Zero, a band around 0). */
+static int fixed_split_of(tree_lib lib, const tree_node *nd, fixed_split *s)
+{
+	if (nd->categorical)
+		return 0;
+	if (lib == TREE_LIB_XGBOOST) {
+		/* float32: right iff !(v < t); NaN goes the default way */
+		float t = (float)nd->threshold;
+		if (nd->default_left)
+			/* a NaN split sends every value right (v < NaN is false): as -inf */
+			*s = (fixed_split){0, 0, isnan(t) ? -INFINITY : t};
+		else
+			/* left iff v < t, as -v >= the next float above -t; nothing is < -inf */
+			*s = (fixed_split){1, 1, isinf(t) && t < 0 ? NAN : nextafterf(-t, INFINITY)};
+		return 1;
+	}
+	/* LightGBM, double: left iff v <= t. Missing type NaN: NaN goes the
+	 * default way. Missing type None: NaN is 0, so it goes left when t >= 0
+	 * and right when t < 0: the side a NaN goes first either way. */
+	if (nd->missing_type == TREE_MISSING_ZERO)
+		return 0;
+	double t = nd->threshold;
+	int left_first = nd->missing_type == TREE_MISSING_NAN ? nd->default_left : t >= 0;
+	if (left_first)
+		/* right iff v > t: v >= the next double above t (never when t is
+		 * +inf, always when t is NaN: v <= NaN is false) */
+		*s = (fixed_split){0, 0, isnan(t) ? -INFINITY : isinf(t) && t > 0 ? NAN : nextafter(t, INFINITY)};
+	else
+		/* left iff v <= t, as -v >= -t (never when t is NaN) */
+		*s = (fixed_split){1, 1, -t};
+	return 1;
+}
+
+/* The fixed-depth layout of tree k (nodes [base, base + n)), with its own
+ * breadth-first order, into t->f (XGBoost) or t->d (LightGBM); sets walk[k]
+ * to its depth, or 0 when a split is not one comparison (then the general
+ * walk is used). queue: n entries. */
 static int lay_out_walk(trees_model *t, size_t k, uint32_t base, uint32_t n, uint32_t *queue, bf_error *err,
 			const char *path)
 {
@@ -120,27 +175,25 @@ static int lay_out_walk(trees_model *t, size_t k, uint32_t base, uint32_t n, uin
 	while (head < tail) {
 		uint32_t j = head, o = queue[head++];
 		const tree_node *nd = &e->nodes[base + o];
-		fnode *fn = &t->f[base + j];
+		fixed_split fs;
 		if (nd->left < 0) {
-			*fn = (fnode){0.0f, (uint32_t)e->n_features, j, 0, (float)nd->leaf};
-		} else if (nd->categorical) {
+			if (t->f)
+				t->f[base + j] = (fnode){0.0f, (uint32_t)e->n_features, j, 0, (float)nd->leaf};
+			else
+				t->d[base + j] = (dnode){NAN, 0, j, 0, nd->leaf};
+		} else if (!fixed_split_of(e->lib, nd, &fs)) {
 			free(depth);
 			t->walk[k] = 0;
 			return BF_OK;
 		} else {
-			float thr = (float)nd->threshold;
-			if (nd->default_left) {
-				queue[tail++] = (uint32_t)nd->left;
-				queue[tail++] = (uint32_t)nd->right;
-				/* a NaN split sends every value right (x < NaN is false): as -inf */
-				*fn = (fnode){isnan(thr) ? -INFINITY : thr, (uint32_t)nd->feature, tail - 2, 0, 0.0f};
-			} else {
-				queue[tail++] = (uint32_t)nd->right;
-				queue[tail++] = (uint32_t)nd->left;
-				/* v < thr as -v >= the next float above -thr; nothing is < -inf */
-				float neg = isinf(thr) && thr < 0 ? NAN : nextafterf(-thr, INFINITY);
-				*fn = (fnode){neg, (uint32_t)nd->feature, tail - 2, 0x80000000u, 0.0f};
-			}
+			queue[tail++] = (uint32_t)(fs.right_first ? nd->right : nd->left);
+			queue[tail++] = (uint32_t)(fs.right_first ? nd->left : nd->right);
+			if (t->f)
+				t->f[base + j] = (fnode){(float)fs.thr, (uint32_t)nd->feature, tail - 2,
+							 fs.negate ? 0x80000000u : 0, 0.0f};
+			else
+				t->d[base + j] = (dnode){fs.thr, (uint32_t)nd->feature, tail - 2,
+							 fs.negate ? 0x8000000000000000ull : 0, 0.0};
 			uint8_t dd = (uint8_t)(depth[j] < 254 ? depth[j] + 1 : 254);
 			depth[tail - 2] = depth[tail - 1] = dd;
 		}
@@ -227,15 +280,16 @@ static int lay_out(trees_model *t, bf_error *err, const char *path)
 	const tree_ensemble *e = &t->e;
 	t->begin = malloc((e->n_trees + 1) * sizeof *t->begin);
 	t->src = malloc((e->n_nodes + 1) * sizeof *t->src);
+	t->walk = calloc(e->n_trees + 1, 1);
 	if (e->lib == TREE_LIB_XGBOOST) {
 		t->x = calloc(e->n_nodes + 1, sizeof *t->x);
 		t->f = calloc(e->n_nodes + 1, sizeof *t->f);
-		t->walk = calloc(e->n_trees + 1, 1);
-	}
-	else
+	} else {
 		t->l = calloc(e->n_nodes + 1, sizeof *t->l);
+		t->d = calloc(e->n_nodes + 1, sizeof *t->d);
+	}
 	uint32_t *queue = malloc(2 * (e->n_nodes + 1) * sizeof *queue);
-	if (!t->begin || !t->src || (!t->x && !t->l) || !queue || (t->x && (!t->f || !t->walk))) {
+	if (!t->begin || !t->src || !t->walk || !queue || (t->x ? !t->f : !t->l || !t->d)) {
 		free(queue);
 		return bf_err_set(err, BF_ENOMEM, path, 0, 0, "out of memory");
 	}
@@ -266,17 +320,15 @@ static int lay_out(trees_model *t, bf_error *err, const char *path)
 				t->l[base + j] = (lnode){leaf ? nd->leaf : nd->threshold, leaf ? -1 : nd->feature, left,
 							 flags, 0};
 		}
-		if (t->x) {
-			int rc = lay_out_walk(t, k, base, n, queue + n, err, path);
-			if (rc) {
-				free(queue);
-				return rc;
-			}
-		}
 		if (tail != n) {
 			free(queue);
 			return bf_err_set(err, BF_EMODEL, path, 0, 0, "tree %zu: %u of its %u nodes are reachable", k,
 					  tail, n);
+		}
+		int rc = lay_out_walk(t, k, base, n, queue + n, err, path);
+		if (rc) {
+			free(queue);
+			return rc;
 		}
 	}
 	free(queue);
@@ -350,43 +402,62 @@ static inline uint32_t fstep(const fnode *tree, uint32_t i, const float *row)
 	return n->left + (v >= n->thr);
 }
 
-/* Adds w times tree's leaf for each of the nb rows of the block to acc
- * (stride g): eight rows walk the tree side by side, depth steps each.
- * Leaves add in row order, one tree at a time, so sums keep XGBoost's
- * order. */
-static void xgb_walk(const fnode *tree, unsigned depth, const float *rows, size_t nb, float *acc, size_t g, float w)
+/* One step of LightGBM's fixed-depth walk (see dnode); rows are rows. */
+static inline uint32_t dstep(const dnode *tree, uint32_t i, const double *row)
 {
-	size_t r = 0;
-	for (; r + 8 <= nb; r += 8) {
-		const float *p = rows + r;
-		uint32_t i0 = 0, i1 = 0, i2 = 0, i3 = 0, i4 = 0, i5 = 0, i6 = 0, i7 = 0;
-		for (unsigned d = 0; d < depth; d++) {
-			i0 = fstep(tree, i0, p);
-			i1 = fstep(tree, i1, p + 1);
-			i2 = fstep(tree, i2, p + 2);
-			i3 = fstep(tree, i3, p + 3);
-			i4 = fstep(tree, i4, p + 4);
-			i5 = fstep(tree, i5, p + 5);
-			i6 = fstep(tree, i6, p + 6);
-			i7 = fstep(tree, i7, p + 7);
-		}
-		float *a = acc + r * g;
-		a[0] += w * tree[i0].leaf;
-		a[g] += w * tree[i1].leaf;
-		a[2 * g] += w * tree[i2].leaf;
-		a[3 * g] += w * tree[i3].leaf;
-		a[4 * g] += w * tree[i4].leaf;
-		a[5 * g] += w * tree[i5].leaf;
-		a[6 * g] += w * tree[i6].leaf;
-		a[7 * g] += w * tree[i7].leaf;
-	}
-	for (; r < nb; r++) {
-		uint32_t i = 0;
-		for (unsigned d = 0; d < depth; d++)
-			i = fstep(tree, i, rows + r);
-		acc[r * g] += w * tree[i].leaf;
-	}
+	const dnode *n = &tree[i];
+	uint64_t bits;
+	double v = row[n->feat];
+	memcpy(&bits, &v, sizeof bits);
+	bits ^= n->sign;
+	memcpy(&v, &bits, sizeof v);
+	return n->left + (v >= n->thr);
 }
+
+/* name(tree, depth, rows, rs, nb, acc, g, w) adds w times tree's leaf for
+ * each of nb rows (row r at rows + r * rs) to acc (stride g): eight rows
+ * walk the tree side by side, depth steps each. Leaves add in row order, one
+ * tree at a time, so sums keep the library's order. */
+#define FIXED_WALK(name, node_t, val_t, step)                                                          \
+	static void name(const node_t *tree, unsigned depth, const val_t *rows, size_t rs, size_t nb,  \
+			 val_t *acc, size_t g, val_t w)                                                 \
+	{                                                                                              \
+		size_t r = 0;                                                                          \
+		for (; r + 8 <= nb; r += 8) {                                                          \
+			const val_t *p = rows + r * rs;                                                \
+			uint32_t i0 = 0, i1 = 0, i2 = 0, i3 = 0, i4 = 0, i5 = 0, i6 = 0, i7 = 0;       \
+			for (unsigned d = 0; d < depth; d++) {                                         \
+				i0 = step(tree, i0, p);                                                \
+				i1 = step(tree, i1, p + rs);                                           \
+				i2 = step(tree, i2, p + 2 * rs);                                       \
+				i3 = step(tree, i3, p + 3 * rs);                                       \
+				i4 = step(tree, i4, p + 4 * rs);                                       \
+				i5 = step(tree, i5, p + 5 * rs);                                       \
+				i6 = step(tree, i6, p + 6 * rs);                                       \
+				i7 = step(tree, i7, p + 7 * rs);                                       \
+			}                                                                              \
+			val_t *a = acc + r * g;                                                        \
+			a[0] += w * tree[i0].leaf;                                                     \
+			a[g] += w * tree[i1].leaf;                                                     \
+			a[2 * g] += w * tree[i2].leaf;                                                 \
+			a[3 * g] += w * tree[i3].leaf;                                                 \
+			a[4 * g] += w * tree[i4].leaf;                                                 \
+			a[5 * g] += w * tree[i5].leaf;                                                 \
+			a[6 * g] += w * tree[i6].leaf;                                                 \
+			a[7 * g] += w * tree[i7].leaf;                                                 \
+		}                                                                                      \
+		for (; r < nb; r++) {                                                                  \
+			uint32_t i = 0;                                                                \
+			for (unsigned d = 0; d < depth; d++)                                           \
+				i = step(tree, i, rows + r * rs);                                      \
+			acc[r * g] += w * tree[i].leaf;                                                \
+		}                                                                                      \
+	}
+
+/* XGBoost's, over a feature-major block (rs = 1); LightGBM's, over rows of
+ * doubles as given (rs = the row length). */
+FIXED_WALK(xgb_walk, fnode, float, fstep)
+FIXED_WALK(lgb_walk, dnode, double, dstep)
 
 #ifdef __AVX2__
 #define SELECT_LEVELS 3 /* levels whose splits are all compared, then selected (at most 3) */
@@ -626,12 +697,12 @@ static int trees_predict(const model *m, const double *x, size_t n, double *out,
 					xgb_walk_full(t->full_thr + t->full[k].split, t->full_fs + t->full[k].split,
 						      t->full_leaf + t->full[k].leaf, t->walk[k], rows_f, nq, acc, g, w);
 					if (nb % 8)
-						xgb_walk(t->f + t->begin[k], t->walk[k], rows_f + nq * 8, nb % 8,
+						xgb_walk(t->f + t->begin[k], t->walk[k], rows_f + nq * 8, 1, nb % 8,
 							 acc + nq * 8 * g, g, w);
 				} else
 #endif
 				if (t->walk[k])
-					xgb_walk(t->f + t->begin[k], t->walk[k], rows_f, nb, acc, g, w);
+					xgb_walk(t->f + t->begin[k], t->walk[k], rows_f, 1, nb, acc, g, w);
 				else
 					for (size_t r = 0; r < nb; r++)
 						acc[r * g] += w * xgb_tree(t, t->x + t->begin[k], t->begin[k], rows_f + r);
@@ -652,8 +723,11 @@ static int trees_predict(const model *m, const double *x, size_t n, double *out,
 				const lnode *tree = t->l + t->begin[k];
 				double *acc = acc_d + e->tree_group[k];
 				double w = e->tree_weight ? e->tree_weight[k] : 1.0;
-				for (size_t r = 0; r < nb; r++)
-					acc[r * g] += w * lgb_tree(t, tree, t->begin[k], x + (r0 + r) * ni);
+				if (t->walk[k])
+					lgb_walk(t->d + t->begin[k], t->walk[k], x + r0 * ni, ni, nb, acc, g, w);
+				else
+					for (size_t r = 0; r < nb; r++)
+						acc[r * g] += w * lgb_tree(t, tree, t->begin[k], x + (r0 + r) * ni);
 			}
 			if (e->average_output && t->n_used) {
 				double iters = (double)(t->n_used / g);
@@ -683,6 +757,7 @@ static void trees_free(model *m)
 	tree_ensemble_free(&t->e);
 	free(t->x);
 	free(t->f);
+	free(t->d);
 	free(t->walk);
 	free(t->l);
 	free(t->src);

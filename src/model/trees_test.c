@@ -80,12 +80,10 @@ static double draw(const tree_ensemble *e, const thresholds *th, size_t f)
 	return (double)(next() % 2000) / 10.0 - 50;
 }
 
-static void check_model(const char *kind, const char *path)
+/* The fast evaluator against the reference on 700 rows drawn for the model
+ * text[0..len) (named path in messages): the same margins, bit for bit. */
+static void check_text(const char *kind, const char *path, const char *text, size_t len)
 {
-	size_t len;
-	char *text = bf_read_file(path, &len);
-	if (!text)
-		fail_msg("cannot read %s", path);
 	tree_ensemble e;
 	memset(&e, 0, sizeof e);
 	bf_error err = {0};
@@ -97,7 +95,7 @@ static void check_model(const char *kind, const char *path)
 		fail_msg("%s: %s", path, err.message);
 	model_options opt = {.raw = 1};
 	model *m;
-	if (model_load_opts(kind, path, &opt, &m, &err))
+	if (model_load_mem(kind, path, text, len, &opt, &m, &err))
 		fail_msg("%s: %s", path, err.message);
 	assert_int_equal(m->n_inputs, e.n_features);
 	size_t n = 700, nf = e.n_features, g = e.n_groups;
@@ -129,7 +127,43 @@ static void check_model(const char *kind, const char *path)
 	free(ref);
 	model_free(m);
 	tree_ensemble_free(&e);
+}
+
+static void check_model(const char *kind, const char *path)
+{
+	size_t len;
+	char *text = bf_read_file(path, &len);
+	if (!text)
+		fail_msg("cannot read %s", path);
+	check_text(kind, path, text, len);
 	free(text);
+}
+
+/* LightGBM numerical splits of every missing type (None, Zero, NaN) and
+ * default side, at thresholds of either sign, 0, -0 and the zero threshold:
+ * the fixed-depth walk (None, NaN) and the general one (Zero) against the
+ * reference. Three splits a tree, each a different decision type. */
+static void test_lightgbm_missing_types(void **state)
+{
+	static const int types[] = {0, 2, 4, 6, 8, 10};
+	static const char *thr[] = {"0.5", "-0.25", "1.0000000180025095e-35", "0", "-0", "-3", "2", "1e-300"};
+	char text[16384];
+	size_t n = 0, n_trees = 24;
+	n += (size_t)snprintf(text + n, sizeof text - n,
+			      "tree\nversion=v3\nnum_class=1\nnum_tree_per_iteration=1\nlabel_index=0\n"
+			      "max_feature_idx=3\nobjective=regression\nfeature_names=a b c d\n"
+			      "feature_infos=[-5:5] [-5:5] [-5:5] [-5:5]\n\n");
+	for (size_t t = 0; t < n_trees; t++)
+		n += (size_t)snprintf(text + n, sizeof text - n,
+				      "Tree=%zu\nnum_leaves=4\nnum_cat=0\nsplit_feature=%zu %zu %zu\n"
+				      "split_gain=1 1 1\nthreshold=%s %s %s\ndecision_type=%d %d %d\n"
+				      "left_child=1 -1 -3\nright_child=2 -2 -4\nleaf_value=%zu 0.5 -0.25 %zu.125\n"
+				      "leaf_count=1 1 1 1\ninternal_value=0 0 0\ninternal_count=4 2 2\nshrinkage=1\n\n",
+				      t, t % 4, (t + 1) % 4, (t + 2) % 4, thr[t % 8], thr[(t + 3) % 8], thr[(t + 5) % 8],
+				      types[t % 6], types[(t / 6 + t) % 6], types[(t + 3) % 6], t, t);
+	n += (size_t)snprintf(text + n, sizeof text - n, "end of trees\n");
+	assert_true(n < sizeof text);
+	check_text("lightgbm", "missing_types.txt", text, n);
 }
 
 static void test_xgboost_models(void **state)
@@ -253,6 +287,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_xgboost_models),
 		cmocka_unit_test(test_lightgbm_models),
+		cmocka_unit_test(test_lightgbm_missing_types),
 		cmocka_unit_test(test_fuzz_regressions),
 		cmocka_unit_test(test_tree_limit),
 		cmocka_unit_test(test_transforms),

@@ -4,7 +4,8 @@
 # score, write zstd JSON lines): the xgboost CLI (task=pred) and Python
 # (pandas.read_csv + DMatrix + Booster.predict + JSON lines + zstd); then
 # scoring alone: binfer's evaluation of rows already in memory vs XGBoost's
-# predict on a freshly built DMatrix.
+# predict on a freshly built DMatrix. Last, binfer alone on the same trees
+# written as a LightGBM model (scripts/xgb_to_lightgbm.py).
 #   scripts/bench_trees.sh            (BENCH_ROWS, BENCH_RUNS as bench.sh)
 set -eu
 cd "$(dirname "$0")/.."
@@ -56,6 +57,23 @@ score=$(build/bench_score xgboost "$model" "$data" 2 "$RUNS" | grep -o 'median [
 printf '  %-34s %8.3f s %10.0f rows/s\n' "binfer scoring alone" "$score" "$(echo "$ROWS / $score" | bc -l)"
 printf '  %-34s %8.3f s %10.0f rows/s  -> binfer %.1fx\n' "XGBoost predict (fresh DMatrix)" "$ms" \
 	"$(echo "$ROWS / $ms" | bc -l)" "$(echo "$ms / $score" | bc -l)"
+# The same trees as a LightGBM model (no LightGBM in Debian to race: binfer's
+# own figures, for its LightGBM walk).
+lgb=$B/churn_xgb150.lightgbm.txt
+[ -f "$lgb" ] || $PY scripts/xgb_to_lightgbm.py "$model" "$lgb"
+sed "s#kind: xgboost, path: .*}#kind: lightgbm, path: $lgb}#; s#binfer.jsonl.zst#lightgbm.jsonl.zst#" \
+	"$B/job.yaml" > "$B/job_lightgbm.yaml"
+tl=()
+for i in $(seq "$RUNS"); do
+	t0=$(now)
+	./binfer run "$B/job_lightgbm.yaml" -q
+	t1=$(now)
+	tl+=("$(echo "$t1 - $t0" | bc -l)")
+done
+ml=$(printf '%s\n' "${tl[@]}" | median)
+printf '  %-34s %8.3f s %10.0f rows/s\n' "binfer run, as a LightGBM model" "$ml" "$(echo "$ROWS / $ml" | bc -l)"
+sl=$(build/bench_score lightgbm "$lgb" "$data" 2 "$RUNS" | grep -o 'median [0-9.]*' | cut -d' ' -f2)
+printf '  %-34s %8.3f s %10.0f rows/s\n' "  scoring alone" "$sl" "$(echo "$ROWS / $sl" | bc -l)"
 zstd -dc "$B/py.jsonl.zst" | head -100000 > "$B/want.jsonl"
 zstd -dc "$B/binfer.jsonl.zst" | head -100000 > "$B/got.jsonl"
 $PY scripts/compare_results.py "$B/want.jsonl" "$B/got.jsonl" 1e-6 | sed 's/^/  same scores (first 100k rows): /'

@@ -10,9 +10,11 @@
  * decision rules are each library's; trees_test.c checks this evaluator
  * against the reference evaluators in xgboost.c and lightgbm.c.
  *
- * XGBoost trees without categorical splits take a fixed-depth walk: one
- * ordered comparison per level and no branch (fnode). With AVX2, those no
- * deeper than FULL_DEPTH_MAX are also laid out as perfect binary trees
+ * Trees whose every split is one ordered comparison (fixed_split_of: no
+ * categorical split, no LightGBM missing type Zero) take a fixed-depth walk:
+ * one comparison per level and no branch (fnode for XGBoost, dnode for
+ * LightGBM). With AVX2, XGBoost's no deeper than FULL_DEPTH_MAX are also
+ * laid out as perfect binary trees
  * (full_tree) and walked eight rows to a vector: the first levels compare
  * whole vectors of a feature (blocks are held feature-major), the next ones
  * take their splits from permutes, and a gather fetches each lane's value. */

@@ -14,10 +14,10 @@
  * categorical split, no LightGBM missing type Zero) take a fixed-depth walk:
  * one comparison per level and no branch (fnode for XGBoost, dnode for
  * LightGBM). With AVX2, XGBoost's no deeper than FULL_DEPTH_MAX are also
- * laid out as perfect binary trees
- * (full_tree) and walked eight rows to a vector: the first levels compare
- * whole vectors of a feature (blocks are held feature-major), the next ones
- * take their splits from permutes, and a gather fetches each lane's value. */
+ * laid out as perfect binary trees (full_tree) and walked eight rows to a
+ * vector: the first levels compare whole vectors of a feature (blocks are
+ * held feature-major), the next ones take their splits from permutes, and a
+ * gather fetches each lane's value. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>

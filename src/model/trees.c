@@ -665,85 +665,98 @@ static void lgb_transform(const tree_ensemble *e, const double *m, double *out)
 
 /* ---- scoring ------------------------------------------------------------- */
 
+/* XGBoost: the nb rows at x (stride ni) as float32 into the feature-major
+ * block rows (see AT; the -inf sentinel as feature nf), then the margins of
+ * each row into acc (nb x groups), from base_score, tree by tree. */
+static void xgb_score_block(const trees_model *t, const double *x, size_t ni, size_t nb, float *rows, float *acc)
+{
+	const tree_ensemble *e = &t->e;
+	size_t nf = e->n_features, g = e->n_groups;
+	for (size_t r = 0; r < nb; r++) {
+		for (size_t f = 0; f < nf; f++)
+			AT(rows + r, f) = (float)x[r * ni + f];
+		AT(rows + r, nf) = -INFINITY;
+	}
+	for (size_t r = 0; r < nb; r++)
+		for (size_t k = 0; k < g; k++)
+			acc[r * g + k] = (float)e->base_score[k];
+	for (size_t k = 0; k < t->n_used; k++) {
+		float *a = acc + e->tree_group[k];
+		float w = t->weight_f ? t->weight_f[k] : 1.0f;
+		const fnode *fixed = t->f + t->begin[k];
+#ifdef __AVX2__
+		if (t->full[k].leaf != UINT32_MAX) {
+			/* whole groups of eight in the vector walk, the rest in the scalar one */
+			size_t nq = nb / 8;
+			xgb_walk_full(t->full_thr + t->full[k].split, t->full_fs + t->full[k].split,
+				      t->full_leaf + t->full[k].leaf, t->walk[k], rows, nq, a, g, w);
+			xgb_walk(fixed, t->walk[k], rows + nq * 8, 1, nb % 8, a + nq * 8 * g, g, w);
+			continue;
+		}
+#endif
+		if (t->walk[k])
+			xgb_walk(fixed, t->walk[k], rows, 1, nb, a, g, w);
+		else
+			for (size_t r = 0; r < nb; r++)
+				a[r * g] += w * xgb_tree(t, t->x + t->begin[k], t->begin[k], rows + r);
+	}
+}
+
+/* LightGBM: the margins of the nb rows at x (stride ni) into acc (nb x
+ * groups), in double, tree by tree; averaged when the model says so. Not
+ * inlined: inlined into trees_predict beside the XGBoost block, its walk
+ * ran 5% slower (gcc 12). */
+static __attribute__((noinline)) void lgb_score_block(const trees_model *t, const double *x, size_t ni, size_t nb, double *acc)
+{
+	const tree_ensemble *e = &t->e;
+	size_t g = e->n_groups;
+	for (size_t r = 0; r < nb; r++)
+		for (size_t k = 0; k < g; k++)
+			acc[r * g + k] = e->base_score[k];
+	for (size_t k = 0; k < t->n_used; k++) {
+		double *a = acc + e->tree_group[k];
+		double w = e->tree_weight ? e->tree_weight[k] : 1.0;
+		if (t->walk[k])
+			lgb_walk(t->d + t->begin[k], t->walk[k], x, ni, nb, a, g, w);
+		else
+			for (size_t r = 0; r < nb; r++)
+				a[r * g] += w * lgb_tree(t, t->l + t->begin[k], t->begin[k], x + r * ni);
+	}
+	if (e->average_output && t->n_used) {
+		double iters = (double)(t->n_used / g);
+		for (size_t r = 0; r < nb * g; r++)
+			acc[r] /= iters;
+	}
+}
+
 static int trees_predict(const model *m, const double *x, size_t n, double *out, arena *scratch)
 {
 	const trees_model *t = m->impl;
 	const tree_ensemble *e = &t->e;
-	size_t nf = e->n_features, g = e->n_groups, ni = m->n_inputs;
+	size_t g = e->n_groups, ni = m->n_inputs;
 	int xgb = e->lib == TREE_LIB_XGBOOST;
-	/* a block of rows, feature-major (see AT): the features, then the -inf
-	 * sentinel that leaves read in the fixed-depth walk */
-	float *rows_f = xgb ? arena_alloc(scratch, BLOCK_ROWS * (nf + 1) * sizeof *rows_f) : NULL;
+	float *rows_f = xgb ? arena_alloc(scratch, BLOCK_ROWS * (e->n_features + 1) * sizeof *rows_f) : NULL;
 	float *acc_f = xgb ? arena_alloc(scratch, BLOCK_ROWS * g * sizeof *acc_f) : NULL;
-	double *acc_d = xgb ? NULL : arena_alloc(scratch, BLOCK_ROWS * g * sizeof *acc_d);
-	if (xgb ? !rows_f || !acc_f : !acc_d)
+	double *acc_d = arena_alloc(scratch, BLOCK_ROWS * g * sizeof *acc_d);
+	if (!acc_d || (xgb && (!rows_f || !acc_f)))
 		return -1;
 	for (size_t r0 = 0; r0 < n; r0 += BLOCK_ROWS) {
 		size_t nb = n - r0 < BLOCK_ROWS ? n - r0 : BLOCK_ROWS;
 		if (xgb) {
-			/* XGBoost holds features as float32 and starts from base_score. */
-			for (size_t r = 0; r < nb; r++) {
-				for (size_t f = 0; f < nf; f++)
-					AT(rows_f + r, f) = (float)x[(r0 + r) * ni + f];
-				AT(rows_f + r, nf) = -INFINITY;
-			}
-			for (size_t r = 0; r < nb; r++)
-				for (size_t k = 0; k < g; k++)
-					acc_f[r * g + k] = (float)e->base_score[k];
-			for (size_t k = 0; k < t->n_used; k++) {
-				float *acc = acc_f + e->tree_group[k];
-				float w = t->weight_f ? t->weight_f[k] : 1.0f;
-#ifdef __AVX2__
-				if (t->full[k].leaf != UINT32_MAX) {
-					size_t nq = nb / 8;
-					xgb_walk_full(t->full_thr + t->full[k].split, t->full_fs + t->full[k].split,
-						      t->full_leaf + t->full[k].leaf, t->walk[k], rows_f, nq, acc, g, w);
-					if (nb % 8)
-						xgb_walk(t->f + t->begin[k], t->walk[k], rows_f + nq * 8, 1, nb % 8,
-							 acc + nq * 8 * g, g, w);
-				} else
-#endif
-				if (t->walk[k])
-					xgb_walk(t->f + t->begin[k], t->walk[k], rows_f, 1, nb, acc, g, w);
-				else
-					for (size_t r = 0; r < nb; r++)
-						acc[r * g] += w * xgb_tree(t, t->x + t->begin[k], t->begin[k], rows_f + r);
-			}
-			for (size_t r = 0; r < nb; r++) {
-				double *o = out + (r0 + r) * m->n_outputs;
-				if (m->raw)
-					for (size_t k = 0; k < g; k++)
-						o[k] = acc_f[r * g + k];
-				else
-					xgb_transform(e, acc_f + r * g, o);
-			}
+			xgb_score_block(t, x + r0 * ni, ni, nb, rows_f, acc_f);
+			for (size_t i = 0; i < nb * g; i++)
+				acc_d[i] = acc_f[i];
 		} else {
-			for (size_t r = 0; r < nb; r++)
-				for (size_t k = 0; k < g; k++)
-					acc_d[r * g + k] = e->base_score[k];
-			for (size_t k = 0; k < t->n_used; k++) {
-				const lnode *tree = t->l + t->begin[k];
-				double *acc = acc_d + e->tree_group[k];
-				double w = e->tree_weight ? e->tree_weight[k] : 1.0;
-				if (t->walk[k])
-					lgb_walk(t->d + t->begin[k], t->walk[k], x + r0 * ni, ni, nb, acc, g, w);
-				else
-					for (size_t r = 0; r < nb; r++)
-						acc[r * g] += w * lgb_tree(t, tree, t->begin[k], x + (r0 + r) * ni);
-			}
-			if (e->average_output && t->n_used) {
-				double iters = (double)(t->n_used / g);
-				for (size_t r = 0; r < nb * g; r++)
-					acc_d[r] /= iters;
-			}
-			for (size_t r = 0; r < nb; r++) {
-				double *o = out + (r0 + r) * m->n_outputs;
-				if (m->raw)
-					for (size_t k = 0; k < g; k++)
-						o[k] = acc_d[r * g + k];
-				else
-					lgb_transform(e, acc_d + r * g, o);
-			}
+			lgb_score_block(t, x + r0 * ni, ni, nb, acc_d);
+		}
+		for (size_t r = 0; r < nb; r++) {
+			double *o = out + (r0 + r) * m->n_outputs;
+			if (m->raw)
+				memcpy(o, acc_d + r * g, g * sizeof *o);
+			else if (xgb)
+				xgb_transform(e, acc_f + r * g, o);
+			else
+				lgb_transform(e, acc_d + r * g, o);
 		}
 	}
 	return 0;

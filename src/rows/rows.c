@@ -596,6 +596,23 @@ static rows_value json_out(const json_value *v)
 	return (rows_value){v->raw, v->raw_len, ROWS_VALUE_JSON};
 }
 
+/* What the JSON member mb feeds, or NULL when nothing wants its key. */
+static const key_slot *slot_of(const row_plan *p, const json_member *mb)
+{
+	int32_t s = strmap_get(&p->keys, mb->key, mb->key_len);
+	return s < 0 ? NULL : (const key_slot *)p->slots + s;
+}
+
+/* Takes mb's value as the id (when not null) and as an include value, where
+ * its slot says so. */
+static void keep_member(const key_slot *ks, const json_member *mb, rows_value *id, rows_value *incl)
+{
+	if (ks->is_id && mb->value.type != JSON_NULL)
+		*id = json_out(&mb->value);
+	if (ks->include >= 0)
+		incl[ks->include] = json_out(&mb->value);
+}
+
 /* Parses a JSON lines record that must be an object, and resets the id
  * and include values to absent: what every JSON lines row shares. */
 static rows_reason json_record(const row_plan *p, const char *rec, size_t len, json_value **root, rows_value *id,
@@ -626,22 +643,17 @@ static rows_reason parse_jsonl(const row_plan *p, const char *rec, size_t len, d
 	const model *m = p->m;
 	for (size_t i = 0; i < m->n_inputs; i++)
 		x[i] = p->level[i] ? 0 : NAN;
-	const key_slot *slots = p->slots;
 	for (uint32_t j = 0; j < root->len; j++) {
 		const json_member *mb = &root->u.members[j];
-		int32_t s = strmap_get(&p->keys, mb->key, mb->key_len);
-		if (s < 0)
+		const key_slot *ks = slot_of(p, mb);
+		if (!ks)
 			continue;
-		const key_slot *ks = &slots[s];
 		for (int in = ks->input; in >= 0; in = p->next_input[in]) {
 			rows_reason r = json_input(p, (size_t)in, &mb->value, &x[in], why, why_size);
 			if (r)
 				return r;
 		}
-		if (ks->is_id && mb->value.type != JSON_NULL)
-			*id = json_out(&mb->value);
-		if (ks->include >= 0)
-			incl[ks->include] = json_out(&mb->value);
+		keep_member(ks, mb, id, incl);
 	}
 	return finish(p, x, why, why_size);
 }
@@ -711,26 +723,21 @@ rows_reason rows_parse_text(const row_plan *p, const char *rec, size_t len, text
 		rows_reason r0 = json_record(p, rec, len, &root, id, incl, scratch, why, why_size);
 		if (r0)
 			return r0;
-		const key_slot *slots = p->slots;
 		for (uint32_t j = 0; j < root->len; j++) {
 			const json_member *mb = &root->u.members[j];
-			int32_t s = strmap_get(&p->keys, mb->key, mb->key_len);
-			if (s < 0)
-				continue;
-			const key_slot *ks = &slots[s];
+			const key_slot *ks = slot_of(p, mb);
 			const json_value *v = &mb->value;
-			if (ks->text >= 0) {
-				if (v->type == JSON_STRING)
-					join_piece(parts, (size_t)ks->text, v->u.string, v->len);
-				else if (v->type == JSON_NULL)
-					join_piece(parts, (size_t)ks->text, "", 0);
-				else
-					join_piece(parts, (size_t)ks->text, v->raw, v->raw_len);
-			}
-			if (ks->is_id && v->type != JSON_NULL)
-				*id = json_out(v);
-			if (ks->include >= 0)
-				incl[ks->include] = json_out(v);
+			if (!ks)
+				continue;
+			keep_member(ks, mb, id, incl);
+			if (ks->text < 0)
+				continue;
+			if (v->type == JSON_STRING)
+				join_piece(parts, (size_t)ks->text, v->u.string, v->len);
+			else if (v->type == JSON_NULL)
+				join_piece(parts, (size_t)ks->text, "", 0);
+			else
+				join_piece(parts, (size_t)ks->text, v->raw, v->raw_len);
 		}
 		return join_text(p, parts, text, scratch, why, why_size);
 	}

@@ -706,7 +706,8 @@ static void xgb_score_block(const trees_model *t, const double *x, size_t ni, si
  * groups), in double, tree by tree; averaged when the model says so. Not
  * inlined: inlined into trees_predict beside the XGBoost block, its walk
  * ran 5% slower (gcc 12). */
-static __attribute__((noinline)) void lgb_score_block(const trees_model *t, const double *x, size_t ni, size_t nb, double *acc)
+static __attribute__((noinline)) void lgb_score_block(const trees_model *t, const double *x, size_t ni, size_t nb,
+						      double *acc)
 {
 	const tree_ensemble *e = &t->e;
 	size_t g = e->n_groups;

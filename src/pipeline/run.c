@@ -48,6 +48,17 @@ static double wall_s(void)
 
 /* ==== batches and queues ================================================= */
 
+/* What a batch (or one thread's chunks of it) came to: rows, result bytes
+ * before compression, text models' tokens, rows cut at the model's max
+ * length and squared sequence lengths (attention cost), and the time split
+ * (thread 0's, for a batch). */
+typedef struct chunk_stats {
+	uint64_t scored, rejected, by[ROWS_N_REASONS];
+	uint64_t text_bytes, tokens, truncated;
+	double len_sq;
+	double t_parse, t_compute, t_format;
+} chunk_stats;
+
 typedef struct batch {
 	int last;                /* end-of-input marker: no records */
 	/* records, from the reader */
@@ -70,12 +81,8 @@ typedef struct batch {
 	size_t n_chunks, cap_chunks;
 	tbuf *out, *rej;         /* (cap_chunks) results and rejects of each chunk */
 	tbuf *z;                 /* (threads) when zstd: thread t's share of the chunks as one frame */
-	uint64_t scored, rejected, by[ROWS_N_REASONS];
-	uint64_t text_bytes;     /* result bytes before compression */
-	uint64_t tokens;         /* text models: tokens of the scored rows */
-	uint64_t truncated;      /* text models: rows cut at the model's max length */
-	double len_sq;           /* text models: sum of squared sequence lengths (attention cost) */
-	double t_parse, t_compute, t_format, latency_ms;
+	chunk_stats stats;
+	double latency_ms;
 } batch;
 
 typedef struct queue {
@@ -475,8 +482,9 @@ static void *writer_main(void *arg)
 
 /* ---- compute: rows, model, text -------------------------------------- */
 
-/* Parses and scores rows [lo, hi) of b; 1 when out of memory. */
-static int score_rows(run *r, batch *b, size_t lo, size_t hi, arena *a)
+/* Parses rows [lo, hi) of b into model inputs (or reject reasons); 1 when
+ * out of memory. */
+static int parse_rows(run *r, batch *b, size_t lo, size_t hi, arena *a)
 {
 	const model *m = r->m;
 	size_t ni = m->n_inputs, ninc = r->plan.n_include;
@@ -541,6 +549,60 @@ static int compress_share(run *r, batch *b, int t)
 	return 0;
 }
 
+/* Scores the parsed rows [lo, hi) of b with the model; 1 when out of memory.
+ * The model's scratch is given back afterwards. */
+static int predict_rows(run *r, batch *b, size_t lo, size_t hi, arena *a)
+{
+	const model *m = r->m;
+	size_t no = m->n_outputs;
+	void *mark = arena_alloc(a, 1);
+	int rc = !mark || (m->text_input ? m->backend->predict_text(m, b->text + lo, hi - lo, b->y + lo * no, a)
+					 : m->backend->predict(m, b->x + lo * m->n_inputs, hi - lo, b->y + lo * no, a)) < 0;
+	arena_unwind(a, mark);
+	return rc;
+}
+
+/* Formats rows [lo, hi) of b, results into out and rejects into rej,
+ * counting them in st; 1 when out of memory. */
+static int format_rows(run *r, batch *b, size_t lo, size_t hi, tbuf *out, tbuf *rej, chunk_stats *st)
+{
+	const model *m = r->m;
+	size_t no = m->n_outputs, ninc = r->plan.n_include;
+	int oom = 0;
+	for (size_t i = lo; i < hi && !oom; i++) {
+		int64_t row = b->first_row + (int64_t)i;
+		const double *y = b->y + i * no;
+		rows_reason reason = (rows_reason)b->reason[i];
+		if (!reason) {
+			for (size_t k = 0; k < no; k++)
+				if (!isfinite(y[k])) {
+					reason = ROWS_BAD_SCORE;
+					b->why[i] = "the model gave a non-finite score";
+					break;
+				}
+		}
+		if (reason) {
+			st->by[reason]++;
+			st->rejected++;
+			oom = fmt_reject(rej, row, b->line[i], &b->id[i], reason, b->why[i], b->buf + b->off[i],
+					 b->rlen[i]);
+			continue;
+		}
+		st->scored++;
+		oom = fmt_result(&r->fmt, out, row, &b->id[i], b->incl + i * ninc, y);
+		if (m->text_input) {
+			/* the last output: tokens, negative when truncated */
+			double tk = y[no - 1];
+			st->truncated += tk < 0;
+			tk = fabs(tk);
+			st->tokens += (uint64_t)tk;
+			st->len_sq += tk * tk;
+		}
+	}
+	st->text_bytes += out->len;
+	return oom;
+}
+
 /* Scores one batch. The threads take chunks of rows as they come free
  * (a thread held up by the reader or the writer takes fewer), each through
  * parsing, the model and formatting into the chunk's own text, so chunk
@@ -550,102 +612,59 @@ static int compress_share(run *r, batch *b, int t)
  * stream. */
 static int process_batch(run *r, batch *b)
 {
-	const model *m = r->m;
-	size_t no = m->n_outputs, ninc = r->plan.n_include;
 	int nt = r->threads;
 	int oom = 0;
-	uint64_t scored = 0, rejected = 0, text_bytes = 0, tokens = 0, truncated = 0;
-	double len_sq = 0;
-	uint64_t by[ROWS_N_REASONS] = {0};
-	double t0 = now_s(), t_parse = 0, t_compute = 0, t_format = 0;
-	size_t chunk = chunk_rows(b->n, nt, m->packs_batches);
+	chunk_stats total = {0};
+	double t0 = now_s();
+	size_t chunk = chunk_rows(b->n, nt, r->m->packs_batches);
 	b->n_chunks = (b->n + chunk - 1) / chunk;
-#pragma omp parallel num_threads(nt) reduction(| : oom) \
-	reduction(+ : scored, rejected, text_bytes, tokens, truncated, len_sq)
+#pragma omp parallel num_threads(nt) reduction(| : oom)
 	{
 		int t = omp_get_thread_num();
 		arena *a = &r->scratch[t];
 		arena_reset(a);
-		uint64_t mine[ROWS_N_REASONS] = {0};
-		double t_p = 0, t_c = 0, t_f = 0;
+		chunk_stats st = {0};
 #pragma omp for schedule(dynamic, 1)
 		for (size_t c = 0; c < b->n_chunks; c++) {
 			size_t lo = c * chunk, hi = lo + chunk < b->n ? lo + chunk : b->n;
-			tbuf *out = &b->out[c], *rej = &b->rej[c];
-			out->len = rej->len = 0;
+			b->out[c].len = b->rej[c].len = 0;
 			if (oom)
 				continue;
 			double ta = now_s();
-			oom |= score_rows(r, b, lo, hi, a);
+			oom = parse_rows(r, b, lo, hi, a);
 			double tb = now_s();
-			/* the model's scratch is given back after each chunk */
-			void *mark = arena_alloc(a, 1);
-			if (!mark || (m->text_input ? m->backend->predict_text(m, b->text + lo, hi - lo, b->y + lo * no, a)
-						    : m->backend->predict(m, b->x + lo * m->n_inputs, hi - lo,
-									   b->y + lo * no, a)) < 0)
-				oom = 1;
-			arena_unwind(a, mark);
+			oom = oom || predict_rows(r, b, lo, hi, a);
 			double tc = now_s();
-			for (size_t i = lo; i < hi && !oom; i++) {
-				int64_t row = b->first_row + (int64_t)i;
-				const double *y = b->y + i * no;
-				rows_reason reason = (rows_reason)b->reason[i];
-				if (!reason) {
-					for (size_t k = 0; k < no; k++)
-						if (!isfinite(y[k])) {
-							reason = ROWS_BAD_SCORE;
-							b->why[i] = "the model gave a non-finite score";
-							break;
-						}
-				}
-				if (reason) {
-					mine[reason]++;
-					rejected++;
-					oom |= fmt_reject(rej, row, b->line[i], &b->id[i], reason, b->why[i],
-							  b->buf + b->off[i], b->rlen[i]);
-				} else {
-					scored++;
-					oom |= fmt_result(&r->fmt, out, row, &b->id[i], b->incl + i * ninc, y);
-					if (m->text_input) {
-						/* the last output: tokens, negative when truncated */
-						double tk = y[no - 1];
-						truncated += tk < 0;
-						tk = fabs(tk);
-						tokens += (uint64_t)tk;
-						len_sq += tk * tk;
-					}
-				}
-			}
-			text_bytes += out->len;
-			t_p += tb - ta;
-			t_c += tc - tb;
-			t_f += now_s() - tc;
+			oom = oom || format_rows(r, b, lo, hi, &b->out[c], &b->rej[c], &st);
+			st.t_parse += tb - ta;
+			st.t_compute += tc - tb;
+			st.t_format += now_s() - tc;
 		}
 		double td = now_s();
 		if (r->cctx && !oom)
-			oom |= compress_share(r, b, t);
-		t_f += now_s() - td;
+			oom = compress_share(r, b, t);
+		st.t_format += now_s() - td;
 #pragma omp critical
-		for (int k = 0; k < ROWS_N_REASONS; k++)
-			by[k] += mine[k];
-		if (t == 0) {
-			t_parse = t_p;
-			t_compute = t_c;
-			t_format = t_f;
+		{
+			total.scored += st.scored;
+			total.rejected += st.rejected;
+			for (int k = 0; k < ROWS_N_REASONS; k++)
+				total.by[k] += st.by[k];
+			total.text_bytes += st.text_bytes;
+			total.tokens += st.tokens;
+			total.truncated += st.truncated;
+			total.len_sq += st.len_sq;
+			if (t == 0) {
+				/* the time split is thread 0's */
+				total.t_parse = st.t_parse;
+				total.t_compute = st.t_compute;
+				total.t_format = st.t_format;
+			}
 		}
 	}
 	if (oom)
 		return -1;
-	b->scored = scored;
-	b->rejected = rejected;
-	b->text_bytes = text_bytes;
-	b->tokens = tokens;
-	b->truncated = truncated;
-	b->len_sq = len_sq;
-	memcpy(b->by, by, sizeof by);
-	b->t_parse = t_parse;
-	b->t_compute = t_compute;
-	b->t_format = t_format;
+	b->stats = total;
 	b->latency_ms = (now_s() - t0) * 1e3;
 	return 0;
 }
@@ -921,18 +940,18 @@ int run_job(const job_spec *spec, const run_options *opt, report *rep, bf_error 
 		}
 		rep->batches++;
 		rep->rows_read += b->n;
-		rep->output_bytes_raw += b->text_bytes;
-		rep->tokens += b->tokens;
-		rep->truncated_rows += b->truncated;
+		rep->output_bytes_raw += b->stats.text_bytes;
+		rep->tokens += b->stats.tokens;
+		rep->truncated_rows += b->stats.truncated;
 		if (r.m->backend->flops)
-			rep->model_flops += r.m->backend->flops(r.m, b->tokens, b->len_sq);
-		rep->rows_scored += b->scored;
-		rep->rows_rejected += b->rejected;
+			rep->model_flops += r.m->backend->flops(r.m, b->stats.tokens, b->stats.len_sq);
+		rep->rows_scored += b->stats.scored;
+		rep->rows_rejected += b->stats.rejected;
 		for (int k = 0; k < ROWS_N_REASONS; k++)
-			rep->rejected_by[k] += b->by[k];
-		rep->t_parse_s += b->t_parse;
-		rep->t_compute_s += b->t_compute;
-		rep->t_format_s += b->t_format;
+			rep->rejected_by[k] += b->stats.by[k];
+		rep->t_parse_s += b->stats.t_parse;
+		rep->t_compute_s += b->stats.t_compute;
+		rep->t_format_s += b->stats.t_format;
 		report_add_latency(rep, b->latency_ms);
 		queue_push(&r.done_q, b);
 		if (opt && opt->on_progress && now_s() >= next_progress) {
@@ -1048,8 +1067,8 @@ int run_validate(const job_spec *spec, size_t sample_rows, char **plan, bf_error
 			spec->output.zstd ? ", zstd" : "");
 		fprintf(f, "rejects: %s (max_ratio %g)\n", spec->rejects.path, spec->rejects.max_ratio);
 		fprintf(f, "report: %s\n", spec->report.path);
-		fprintf(f, "sample: %zu rows read, %" PRIu64 " would be scored, %" PRIu64 " rejected\n", b->n, b->scored,
-			b->rejected);
+		fprintf(f, "sample: %zu rows read, %" PRIu64 " would be scored, %" PRIu64 " rejected\n", b->n,
+			b->stats.scored, b->stats.rejected);
 		for (size_t i = 0, shown = 0; i < b->n && shown < 5; i++)
 			if (b->reason[i] && b->reason[i] != ROWS_OK) {
 				fprintf(f, "  %s:%" PRId64 ": %s: %s\n", spec->input.path, b->line[i],

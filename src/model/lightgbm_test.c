@@ -2,16 +2,17 @@
  * refuses broken ones; lgb_margin_ref agrees with LightGBM's predictions.
  *
  * Fixtures (run from the repository root): ../shared/fixtures/treelite/
- * (LightGBM models with LightGBM's own outputs) and testdata/fuzz/lightgbm/
- * (inputs that once crashed or hung the loader). The hand-built models below
- * each pin one decision rule; their expected outputs are derived in the
- * comments from LightGBM's include/LightGBM/tree.h. */
+ * (LightGBM models with LightGBM's own outputs). The loader's fuzzer
+ * (scripts/fuzz_lightgbm.c) has found no crash to keep; inputs on which the
+ * fast evaluator differed live in testdata/fuzz/trees/ (trees_test.c). The
+ * hand-built models below each pin one decision rule, checked through both
+ * evaluators; their expected outputs are derived in the comments from
+ * LightGBM's include/LightGBM/tree.h. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <cmocka.h>
 
-#include <dirent.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -1314,42 +1315,6 @@ static void test_corrupted(void **state)
 	free(buf);
 }
 
-/* Inputs the fuzzer found (testdata/fuzz/lightgbm/): no crash, no hang. */
-static void test_fuzz_regressions(void **state)
-{
-	DIR *d = opendir("testdata/fuzz/lightgbm");
-	if (!d)
-		return;
-	struct dirent *de;
-	size_t n = 0;
-	while ((de = readdir(d))) {
-		if (de->d_name[0] == '.')
-			continue;
-		char path[512];
-		snprintf(path, sizeof path, "testdata/fuzz/lightgbm/%s", de->d_name);
-		size_t len;
-		char *buf = read_file(path, &len);
-		tree_ensemble e;
-		bf_error err;
-		int rc = load_n(&e, buf, len, &err);
-		if (rc == BF_OK) {
-			double *row = malloc(e.n_features * sizeof *row), *m = malloc(e.n_groups * sizeof *m);
-			for (size_t j = 0; j < e.n_features; j++)
-				row[j] = j % 3 ? NAN : (double)j;
-			lgb_margin_ref(&e, row, e.n_trees, m);
-			free(row);
-			free(m);
-		} else if (rc != BF_EMODEL) {
-			fail_msg("%s: status %d: %s", path, rc, err.message);
-		}
-		tree_ensemble_free(&e);
-		free(buf);
-		n++;
-	}
-	closedir(d);
-	print_message("%zu fuzz regression inputs\n", n);
-}
-
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1375,7 +1340,6 @@ int main(void)
 		cmocka_unit_test(test_tree_count_checks),
 		cmocka_unit_test(test_truncated),
 		cmocka_unit_test(test_corrupted),
-		cmocka_unit_test(test_fuzz_regressions),
 	};
 	return cmocka_run_group_tests_name("lightgbm", tests, NULL, NULL);
 }

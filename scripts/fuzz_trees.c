@@ -13,7 +13,7 @@
  *       -L/usr/lib/x86_64-linux-gnu/openblas-openmp -lzstd -lutf8proc -lopenblas -lm \
  *       -o build/fuzz_trees
  *   build/fuzz_trees -max_len=200000 CORPUS_DIR testdata/trees testdata/fuzz/xgboost \
- *       ../shared/fixtures/treelite/toy_categorical
+ *       testdata/fixtures/treelite/toy_categorical
  *
  * Inputs that failed, once fixed, go to testdata/fuzz/xgboost/ (or
  * lightgbm/), where src/model/trees_test.c scores them. */

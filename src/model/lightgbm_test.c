@@ -1,7 +1,7 @@
 /* lightgbm_test.c: lgb_load reads LightGBM text models faithfully and
  * refuses broken ones; lgb_margin_ref agrees with LightGBM's predictions.
  *
- * Fixtures (run from the repository root): ../shared/fixtures/treelite/
+ * Fixtures (run from the repository root): testdata/fixtures/treelite/
  * (LightGBM models with LightGBM's own outputs). The loader's fuzzer
  * (scripts/fuzz_lightgbm.c) has found no crash to keep; inputs on which the
  * fast evaluator differed live in testdata/fuzz/trees/ (trees_test.c). The
@@ -23,7 +23,7 @@
 #include "model.h"
 #include "trees.h"
 
-#define FIXTURES "../shared/fixtures/treelite/"
+#define FIXTURES "testdata/fixtures/treelite/"
 
 /* ---- helpers --------------------------------------------------------- */
 

@@ -178,16 +178,16 @@ static void test_xgboost_models(void **state)
 		snprintf(path, sizeof path, "testdata/trees/%s.ubj", names[i]);
 		check_model("xgboost", path);
 	}
-	check_model("xgboost", "../shared/fixtures/treelite/mushroom/mushroom.model");
-	check_model("xgboost", "../shared/fixtures/treelite/dermatology/dermatology.model");
-	check_model("xgboost", "../shared/fixtures/treelite/xgb_toy_categorical/xgb_toy_categorical_model.json");
+	check_model("xgboost", "testdata/fixtures/treelite/mushroom/mushroom.model");
+	check_model("xgboost", "testdata/fixtures/treelite/dermatology/dermatology.model");
+	check_model("xgboost", "testdata/fixtures/treelite/xgb_toy_categorical/xgb_toy_categorical_model.json");
 }
 
 static void test_lightgbm_models(void **state)
 {
-	check_model("lightgbm", "../shared/fixtures/treelite/toy_categorical/toy_categorical_model.txt");
-	check_model("lightgbm", "../shared/fixtures/treelite/sparse_categorical/sparse_categorical_model.txt");
-	check_model("lightgbm", "../shared/fixtures/treelite/lightgbm_constant_tree/model_with_constant_tree.txt");
+	check_model("lightgbm", "testdata/fixtures/treelite/toy_categorical/toy_categorical_model.txt");
+	check_model("lightgbm", "testdata/fixtures/treelite/sparse_categorical/sparse_categorical_model.txt");
+	check_model("lightgbm", "testdata/fixtures/treelite/lightgbm_constant_tree/model_with_constant_tree.txt");
 }
 
 /* Models on which scripts/fuzz_trees.c once found the fast evaluator and the

@@ -18,7 +18,7 @@
 #include "model.h"
 #include "trees.h"
 
-#define FIXTURES "../shared/fixtures/treelite/"
+#define FIXTURES "testdata/fixtures/treelite/"
 
 /* ---- helpers ------------------------------------------------------------ */
 

@@ -1,6 +1,6 @@
 /* csv_test.c: csv_frame and csv_split against the csv-spectrum fixtures, edge
  * cases, a byte-at-a-time reference framer, and a random round trip.
- * Run from the repository root (fixtures are in ../shared/fixtures). */
+ * Run from the repository root (fixtures are in testdata/fixtures). */
 #include "csv.h"
 #include "file.h"
 
@@ -14,7 +14,7 @@
 
 #include <cmocka.h>
 
-#define SPECTRUM "../shared/fixtures/csv-spectrum/"
+#define SPECTRUM "testdata/fixtures/csv-spectrum/"
 #define MAX_FIELDS 64
 
 /* ---- helpers ---------------------------------------------------------- */

@@ -1,5 +1,5 @@
 /* json_test.c: JSONTestSuite conformance and targeted tests for json.c.
- * Run from the repository root: fixtures are read from ../shared/fixtures. */
+ * Run from the repository root: fixtures are read from testdata/fixtures. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -15,7 +15,7 @@
 #include "arena.h"
 #include "json.h"
 
-#define SUITE_DIR "../shared/fixtures/json-test-suite/test_parsing/"
+#define SUITE_DIR "testdata/fixtures/json-test-suite/test_parsing/"
 
 /* Reads a file into a buffer of exactly its size (so ASan sees overreads). */
 static char *read_file(const char *path, size_t *len)

@@ -56,26 +56,26 @@ deps:
 # `make test` is what CI runs: it installs what is missing first.
 test: deps
 	@$(MAKE) --no-print-directory all tests-built
-	@scripts/run_tests.sh $(BUILD)
+	@scripts/test/run_tests.sh $(BUILD)
 
 tests-built: $(TESTS) $(BUILD)/inject_errors.so
 
 # The failing-write shim for the disk-full end-to-end case (not sanitized:
 # it is preloaded before everything else).
-$(BUILD)/inject_errors.so: scripts/inject_errors.c
+$(BUILD)/inject_errors.so: scripts/test/inject_errors.c
 	@mkdir -p $(dir $@)
 	$(CC) -std=c11 -O2 -Wall -Wextra -shared -fPIC -o $@ $< -ldl
 
 unit: all tests-built
-	@scripts/run_tests.sh $(BUILD) unit
+	@scripts/test/run_tests.sh $(BUILD) unit
 
 e2e: all $(BUILD)/inject_errors.so
-	@scripts/run_tests.sh $(BUILD) e2e
+	@scripts/test/run_tests.sh $(BUILD) e2e
 
 asan: deps
 	@$(MAKE) --no-print-directory BUILD=build-asan OPT="-O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined" \
 		LDFLAGS="-fsanitize=address,undefined" build-asan/binfer tests-built
-	@ASAN_OPTIONS=detect_leaks=1 scripts/run_tests.sh build-asan
+	@ASAN_OPTIONS=detect_leaks=1 scripts/test/run_tests.sh build-asan
 
 bench: all $(BUILD)/bench_score
 	@scripts/bench.sh

@@ -178,7 +178,7 @@ for w in fixed mix; do
 	for t in $THREADS; do
 		for e in binfer ort; do
 			printf '%s, %s thread(s), %s vs pytorch, first 8 rows: ' "$w" "$t" "$e"
-			$PY scripts/compare_results.py "$B/torch_first8.$w.$t.jsonl" "$B/${e}_first8.$w.$t.jsonl" 1e-4 || bad=1
+			$PY scripts/test/compare_results.py "$B/torch_first8.$w.$t.jsonl" "$B/${e}_first8.$w.$t.jsonl" 1e-4 || bad=1
 		done
 	done
 done

@@ -70,7 +70,7 @@ YAML
 		"$mp" "$(echo "$ROWS / $mp" | bc -l)" "$(echo "$mp / $mb" | bc -l)"
 	zstd -dc "$B/$m.python.jsonl.zst" | head -200000 > "$B/want.jsonl"
 	zstd -dc "$B/$m.binfer.jsonl.zst" | head -200000 > "$B/got.jsonl"
-	$PY scripts/compare_results.py "$B/want.jsonl" "$B/got.jsonl" 1e-6 | sed 's/^/  same scores (first 200k rows): /'
+	$PY scripts/test/compare_results.py "$B/want.jsonl" "$B/got.jsonl" 1e-6 | sed 's/^/  same scores (first 200k rows): /'
 done
 
 # Bounded memory: peak RSS on ROWS and on 10 x ROWS rows.

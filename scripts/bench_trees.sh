@@ -76,4 +76,4 @@ sl=$(build/bench_score lightgbm "$lgb" "$data" 2 "$RUNS" | grep -o 'median [0-9.
 printf '  %-34s %8.3f s %10.0f rows/s\n' "  scoring alone" "$sl" "$(echo "$ROWS / $sl" | bc -l)"
 zstd -dc "$B/py.jsonl.zst" | head -100000 > "$B/want.jsonl"
 zstd -dc "$B/binfer.jsonl.zst" | head -100000 > "$B/got.jsonl"
-$PY scripts/compare_results.py "$B/want.jsonl" "$B/got.jsonl" 1e-6 | sed 's/^/  same scores (first 100k rows): /'
+$PY scripts/test/compare_results.py "$B/want.jsonl" "$B/got.jsonl" 1e-6 | sed 's/^/  same scores (first 100k rows): /'

@@ -23,10 +23,19 @@ BUILD   ?= build
 VERSION := $(shell cat VERSION 2>/dev/null || echo 0.0.0)
 CFLAGS  += -DBF_VERSION='"$(VERSION)"'
 
-LIB_SRC  := $(filter-out %_test.c,$(wildcard src/*/*.c))
+# A folder per stage or backend under src/: its code, its private headers,
+# its unit tests (*_test.c) and its libFuzzer targets (*_fuzz.c).
+LIB_SRC  := $(filter-out %_test.c %_fuzz.c,$(wildcard src/*/*.c))
 TEST_SRC := $(wildcard src/*/*_test.c)
+FUZZ_SRC := $(wildcard src/*/*_fuzz.c)
 LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o)
 TESTS    := $(TEST_SRC:src/%_test.c=$(BUILD)/test/%_test)
+HEADERS  := $(wildcard include/*.h src/*/*.h)
+# ar keeps one member per file name: two sources may not share a base name.
+DUP_NAMES := $(sort $(foreach n,$(notdir $(LIB_SRC)),$(if $(filter-out 1,$(words $(filter %/$(n),$(LIB_SRC)))),$(n))))
+ifneq ($(DUP_NAMES),)
+$(error source files share a name (ar would keep one): $(DUP_NAMES))
+endif
 
 .PHONY: all deps test unit e2e asan bench demo clean
 
@@ -42,11 +51,11 @@ $(BUILD)/libbinfer.a: $(LIB_OBJ)
 	rm -f $@
 	ar rcs $@ $^
 
-$(BUILD)/%.o: %.c $(wildcard include/*.h)
+$(BUILD)/%.o: %.c $(HEADERS)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -c -o $@ $<
 
-$(BUILD)/test/%_test: src/%_test.c $(BUILD)/libbinfer.a $(wildcard include/*.h)
+$(BUILD)/test/%_test: src/%_test.c $(BUILD)/libbinfer.a $(HEADERS)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(BUILD)/libbinfer.a -lcmocka $(LDLIBS)
 

@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 """bert_tokenizer_ref.py: Hugging Face's BertTokenizer in plain Python, for
-the expected ids of src/model/wordpiece.c's tests.
+the expected ids of src/bert/wordpiece.c's tests.
 
 A re-implementation, step by step, of what transformers (>= 4.29) runs for
 `BertTokenizer(vocab_file, ...)(text, truncation=True, max_length=N)`:

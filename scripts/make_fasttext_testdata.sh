@@ -1,6 +1,6 @@
 #!/bin/sh
 # make_fasttext_testdata.sh: fastText models and fastText's own predictions for
-# src/model/fasttext_test.c, written to testdata/fasttext/.
+# src/fasttext/fasttext_test.c, written to testdata/fasttext/.
 #
 # Regenerate (Debian bookworm, fastText 0.9.2 from Debian):
 #   apt-get install -y fasttext python3-fasttext && scripts/make_fasttext_testdata.sh

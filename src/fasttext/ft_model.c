@@ -1,4 +1,4 @@
-/* fasttext.c: fastText supervised models: loader, tokenizer, prediction.
+/* ft_model.c: fastText supervised models: loader, tokenizer, prediction.
  *
  * Written from a reading of fastText 0.9.2 (the version Debian ships) so that
  * predictions match `fasttext predict-prob` bit for bit: the same float

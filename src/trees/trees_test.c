@@ -190,7 +190,7 @@ static void test_lightgbm_models(void **state)
 	check_model("lightgbm", "testdata/fixtures/treelite/lightgbm_constant_tree/model_with_constant_tree.txt");
 }
 
-/* Models on which scripts/fuzz_trees.c once found the fast evaluator and the
+/* Models on which src/trees/trees_fuzz.c once found the fast evaluator and the
  * reference apart (LightGBM text when it starts with "tree\n", else XGBoost). */
 static void test_fuzz_regressions(void **state)
 {

@@ -3,7 +3,7 @@
  *
  * Fixtures (run from the repository root): testdata/fixtures/treelite/
  * (LightGBM models with LightGBM's own outputs). The loader's fuzzer
- * (scripts/fuzz_lightgbm.c) has found no crash to keep; inputs on which the
+ * (src/trees/lightgbm_fuzz.c) has found no crash to keep; inputs on which the
  * fast evaluator differed live in testdata/fuzz/trees/ (trees_test.c). The
  * hand-built models below each pin one decision rule, checked through both
  * evaluators; their expected outputs are derived in the comments from

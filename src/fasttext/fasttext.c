@@ -1,7 +1,7 @@
 /* fasttext_backend.c: fastText supervised classifiers as a binfer backend.
  *
  * The model file is mmapped (fastText's matrices are used in place where
- * aligned); ft_* in fasttext.c does the exact work: tokens and hashes,
+ * aligned); ft_* in ft_model.c does the exact work: tokens and hashes,
  * hidden vector, output layer, softmax / one-vs-all / hierarchical
  * softmax, top-k with threshold, all as `fasttext predict-prob` does. Each
  * compute thread scores its own block of rows, so rows scale with cores. */

@@ -4,7 +4,6 @@
  *   2 usage or spec error (nothing written); 3 model, input or output error;
  *   130 interrupted (partial output removed). */
 #include <getopt.h>
-#include <sys/stat.h>
 #include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
@@ -350,37 +349,6 @@ static int cmd_validate(int argc, char **argv)
 	return EXIT_OK;
 }
 
-/* Guesses a model's kind from the path and the file's first bytes:
- * a folder is a BERT model; fastText files start with their magic number;
- * LightGBM text models with "tree"; XGBoost JSON has "learner"; a UBJSON
- * object starts with '{' and a length marker; binfer-tabular JSON says so.
- * NULL when unsure (then --kind is needed). */
-static const char *sniff_kind(const char *path)
-{
-	struct stat st;
-	if (stat(path, &st) == 0 && S_ISDIR(st.st_mode))
-		return "bert";
-	FILE *f = fopen(path, "rb");
-	if (!f)
-		return "logistic"; /* let the loader report the error */
-	unsigned char buf[4096];
-	size_t n = fread(buf, 1, sizeof buf - 1, f);
-	fclose(f);
-	buf[n] = '\0';
-	const char *text = (const char *)buf;
-	if (n >= 4 && buf[0] == 0xba && buf[1] == 0x16 && buf[2] == 0x4f && buf[3] == 0x2f)
-		return "fasttext";
-	if (n >= 5 && memcmp(buf, "tree", 4) == 0 && (buf[4] == '\n' || buf[4] == '\r'))
-		return "lightgbm";
-	if (strstr(text, "binfer-tabular"))
-		return strstr(text, "\"kind\": \"mlp\"") || strstr(text, "\"kind\":\"mlp\"") ? "mlp" : "logistic";
-	if (strstr(text, "\"learner\"") || (n >= 2 && buf[0] == '{' && (buf[1] == 'L' || buf[1] == 'i' || buf[1] == 'U')))
-		return "xgboost";
-	if (n >= 4 && memcmp(buf, "binf", 4) == 0)
-		return "xgboost";
-	return NULL;
-}
-
 static int cmd_inspect(int argc, char **argv)
 {
 	const char *kind = NULL, *path = NULL;
@@ -405,24 +373,29 @@ static int cmd_inspect(int argc, char **argv)
 		fprintf(stderr, "binfer: missing MODEL\n%s", usage_inspect);
 		return EXIT_USAGE;
 	}
-	if (!kind)
-		kind = sniff_kind(path);
+	bf_error err = {0};
 	if (!kind) {
-		fprintf(stderr, "binfer: %s: cannot tell the model's kind from the file; give --kind "
-				"(logistic, linear, mlp, xgboost, lightgbm, fasttext, bert)\n", path);
-		return EXIT_USAGE;
+		const model_kind *k = model_kind_sniff(path, &err);
+		if (!k && err.code == BF_EUSAGE) {
+			char names[256];
+			model_kinds_list(NULL, names, sizeof names);
+			fprintf(stderr, "binfer: %s: cannot tell the model's kind from the file; give --kind (%s)\n", path,
+				names);
+			return EXIT_USAGE;
+		}
+		if (!k)
+			return print_error(&err);
+		kind = k->name;
 	}
 	model *m;
-	bf_error err = {0};
-	int rc = model_load(kind, path, &m, &err);
+	int rc = model_load(kind, path, NULL, &m, &err);
 	if (rc)
 		return print_error(&err);
-	static const char *tasks[] = {"binary", "multiclass", "regression", "tags", "embedding"};
-	printf("model: %s\nkind: %s\ntask: %s\n", path, m->kind, tasks[m->task]);
-	int tabular = strcmp(m->backend->name, "tabular") == 0;
-	if (tabular)
+	printf("model: %s\nkind: %s\ntask: %s\n", path, m->kind->name, model_task_name[m->task]);
+	int list = m->backend->lists_inputs;
+	if (list)
 		printf("inputs: %zu\n", m->n_inputs);
-	for (size_t i = 0; tabular && i < m->n_inputs; i++) {
+	for (size_t i = 0; list && i < m->n_inputs; i++) {
 		const model_input *in = &m->inputs[i];
 		printf("  %s (%s", in->name, in->type == MODEL_INPUT_CATEGORY ? "category" : "number");
 		if (in->type == MODEL_INPUT_CATEGORY)

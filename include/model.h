@@ -1,9 +1,18 @@
-/* model.h: model backends behind one table of function pointers.
+/* model.h: model kinds, their backends, and the one way models load.
  *
- * A backend loads its file into a `model`, declares the input columns it
- * reads, and scores blocks of rows. predict() is called concurrently from the
- * pipeline's OpenMP threads, each on its own block of rows with its own
- * scratch arena, BLAS set to one thread: it must not write to the model. */
+ * A model kind (logistic, xgboost, bert, ...) is one row of the registry
+ * (model_kinds[], src/model/kinds.c): its name, its backend, how its files
+ * look, the spec keys it reads, the tasks it accepts and its default batch
+ * size. Spec validation, usage text, error messages, `inspect` and
+ * `validate` all read that table.
+ *
+ * model_load() answers file-or-folder once, maps a file's bytes once and
+ * fingerprints them once, then hands them to the backend. A backend reads
+ * its own settings from the job spec into an options struct of its own
+ * (options()), loads, declares the input columns it reads, and scores
+ * blocks of rows. predict() is called concurrently from the pipeline's
+ * OpenMP threads, each on its own block of rows with its own scratch arena,
+ * BLAS set to one thread: it must not write to the model. */
 #ifndef BF_MODEL_H
 #define BF_MODEL_H
 
@@ -13,6 +22,7 @@
 
 #include "arena.h"
 #include "error.h"
+#include "spec.h"
 #include "strmap.h"
 
 typedef enum model_task {
@@ -22,7 +32,11 @@ typedef enum model_task {
 	MODEL_TASK_TAGS,       /* text models: top_k (class index, score) pairs, index -1 = none,
 				  then the row's token count: n_outputs = 2 * top_k + 1 */
 	MODEL_TASK_EMBED,      /* text models: the embedding (n_outputs - 1 values), then the token count */
+	MODEL_N_TASKS
 } model_task;
+
+/* The name of each task, as `inspect`, `validate` and the report write it. */
+extern const char *const model_task_name[MODEL_N_TASKS];
 
 /* A row's text for text models: the input's text_fields joined by a space. */
 typedef struct text_span {
@@ -43,32 +57,25 @@ typedef struct model_input {
 } model_input;
 
 typedef struct model model;
+typedef struct model_kind model_kind;
 
-/* What the spec says about the model beyond its file; NULL = defaults. */
-typedef struct model_options {
-	size_t trees;          /* tree models: use the first N iterations; 0 = all */
-	int top_k;             /* text models: tags per row (default 1; -1 = all) */
-	double threshold;      /* text models: tags scoring below are dropped */
-	int raw;               /* tree models: output margins, not probabilities */
-	char **classes;        /* names for classes 0..K-1 where the file has none */
-	size_t n_classes;
-	/* bert */
-	const char *task;      /* embed | classify | zero_shot; NULL = from the folder */
-	size_t max_length;     /* tokens per text; 0 = the model's limit */
-	char **label_names;    /* zero_shot: (n_labels) label names ... */
-	char **label_texts;    /* ... and the descriptions embedded for them */
-	size_t n_labels;
-	int normalize;         /* -1 = as the folder says */
-	double temperature;    /* zero_shot: softmax temperature; 0 = cosine scores */
-	size_t max_tokens;     /* token budget of one forward pass */
-} model_options;
+/* What model_load found at the model's path. */
+typedef struct model_file {
+	const char *path;
+	int is_dir;            /* a folder: the backend opens what it needs in it */
+	const char *data;      /* a file: its bytes, read-only (mapped); NOT NUL-terminated */
+	size_t size;
+} model_file;
 
 typedef struct model_backend {
-	const char *name;
-	int (*load)(model *m, const char *text, size_t len, const model_options *opt, bf_error *err);
-	/* Backends whose model is a folder load it themselves (load is NULL);
-	 * they fill m->sha256 and m->file_bytes from their weights file. */
-	int (*load_path)(model *m, const char *path, const model_options *opt, bf_error *err);
+	/* Reads the backend's settings from the spec's keys (the ones its
+	 * kinds list) into opts, options_size bytes, zeroed by the caller; spec
+	 * NULL = the defaults. NULL when the backend has no settings. */
+	size_t options_size;
+	int (*options)(void *opts, const job_spec *spec, bf_error *err);
+	/* Loads f with opts (the backend's options struct, NULL = defaults).
+	 * A backend that keeps pointers into f->data sets m->keeps_file. */
+	int (*load)(model *m, const model_file *f, const void *opts, bf_error *err);
 	/* Scores n rows. x: (n, n_inputs), NaN = missing, categories as indices.
 	 * out: (n, n_outputs). Returns 0, or -1 when out of memory. */
 	int (*predict)(const model *m, const double *x, size_t n, double *out, arena *scratch);
@@ -80,12 +87,55 @@ typedef struct model_backend {
 	/* Writes the backend's part of `binfer inspect` (one "key: value" a line). */
 	void (*describe)(const model *m, FILE *f);
 	void (*free)(model *m);
+	/* predict_text packs its rows into batches of its own: give it each
+	 * thread's whole share of a batch at once. */
+	int packs_batches;
+	/* `inspect` lists the model's inputs (named columns with types); other
+	 * backends describe their inputs themselves. */
+	int lists_inputs;
 } model_backend;
 
+/* One row of the registry. To add a kind: write its backend (a folder
+ * under src/ with a `const model_backend`), add a row to model_kinds[] in
+ * src/model/kinds.c, and list the spec keys it reads; nothing else
+ * changes. */
+struct model_kind {
+	const char *name;              /* as model.kind names it */
+	const model_backend *backend;
+	int variant;                   /* for backends of several kinds: which one (the backend's enum) */
+	const char *files;             /* what its model files are, for help and messages */
+	int folder;                    /* the model is a folder, not one file */
+	/* 1 when f (a folder, or a file's first bytes: data[0..size)) looks
+	 * like this kind's. */
+	int (*sniff)(const model_file *f);
+	/* The kind-specific spec keys it reads, NULL-terminated: a dotted key
+	 * ("model.top_k") or a whole section ("features"). A key that some
+	 * kind lists and this one does not is a spec error for its jobs. */
+	const char *const *keys;
+	const char *const *tasks;      /* the values model.task may take; NULL: no model.task */
+	size_t batch_rows;             /* the default of batch.rows */
+};
+
+extern const model_kind model_kinds[];
+extern const size_t model_n_kinds;
+
+/* The kind named name, or NULL. */
+const model_kind *model_kind_find(const char *name);
+/* The kind whose files path looks like (a folder or a file's first bytes),
+ * or NULL with err saying why (unreadable path, unknown format). */
+const model_kind *model_kind_sniff(const char *path, bf_error *err);
+/* Whether kind k reads the spec key (dotted, e.g. "model.top_k"), and
+ * whether any kind lists it (a kind-specific key). */
+int model_kind_reads(const model_kind *k, const char *key);
+int model_key_is_kind_specific(const char *key);
+/* Writes the names of the kinds that read key, "a, b" (or all kinds' names
+ * when key is NULL), into buf. */
+void model_kinds_list(const char *key, char *buf, size_t size);
+
 struct model {
+	const model_kind *kind;
 	const model_backend *backend;
 	char *path;
-	char kind[32];          /* as the spec names it: logistic, mlp, ... */
 	model_task task;
 	char **classes;         /* (n_classes) labels; NULL for regression */
 	size_t n_classes;
@@ -96,34 +146,30 @@ struct model {
 	int text_input;         /* reads text (input.text_fields), scored by predict_text */
 	size_t top_k;           /* MODEL_TASK_TAGS: tags per row at most */
 	uint64_t n_params;
-	uint64_t file_bytes;
-	char sha256[65];        /* of the model file, hex */
-	size_t auto_batch_rows; /* the backend's preferred batch size */
-	int packs_batches;      /* predict_text packs its rows into batches of its own:
-				   give it each thread's whole share of a batch at once */
+	uint64_t file_bytes;    /* of the file fingerprinted */
+	char sha256[65];        /* of the model file (a folder: its weights file), hex */
+	int keeps_file;         /* the backend points into the mapped file: keep it mapped */
+	void *map;              /* the mapped file, or NULL */
+	size_t map_size;
 	void *impl;             /* the backend's own state */
 };
 
-/* Loads the model file at path as `kind` (logistic, linear, mlp, xgboost,
- * lightgbm) with the spec's options (NULL ok). Returns BF_OK, or
- * BF_EMODEL/BF_ESPEC with err filled (path = model file). */
-int model_load_opts(const char *kind, const char *path, const model_options *opt, model **out,
-		    bf_error *err);
-/* model_load_opts with default options. */
-int model_load(const char *kind, const char *path, model **out, bf_error *err);
-/* Loads a model of a one-file kind from text[0..len) (the file's bytes);
- * path only names it in messages. BF_ESPEC for a kind whose model is a
- * folder (bert). */
-int model_load_mem(const char *kind, const char *path, const char *text, size_t len, const model_options *opt,
+/* Loads the model at path as kind (NULL = recognised from the file) with
+ * the backend's options opts (the backend's own struct; NULL = defaults).
+ * Returns BF_OK, or BF_EMODEL / BF_ESPEC / BF_ENOMEM with err filled
+ * (path = the model's). */
+int model_load(const char *kind, const char *path, const void *opts, model **out, bf_error *err);
+/* Loads the model a job spec names, with the spec's settings for it; a
+ * BF_ESPEC error points at the spec's model.path. */
+int model_load_spec(const job_spec *spec, model **out, bf_error *err);
+/* Loads a one-file model from data[0..len) (the file's bytes, which must
+ * outlive the model); path only names it in messages. */
+int model_load_mem(const char *kind, const char *path, const char *data, size_t len, const void *opts,
 		   model **out, bf_error *err);
+/* Fingerprints data[0..len) as the model's identity (m->sha256, file_bytes). */
+void model_fingerprint(model *m, const void *data, size_t len);
 void model_free(model *m);
 /* Index of the input named name, or -1. */
 int model_input_index(const model *m, const char *name);
-
-/* The backends. */
-extern const model_backend tabular_backend;
-extern const model_backend trees_backend;
-extern const model_backend bert_backend;
-extern const model_backend fasttext_backend;
 
 #endif

@@ -39,7 +39,7 @@ int main(int argc, char **argv)
 	int threads = argc > 4 ? atoi(argv[4]) : 2, runs = argc > 5 ? atoi(argv[5]) : 5;
 	model *m;
 	bf_error err = {0};
-	if (model_load(argv[1], argv[2], &m, &err)) {
+	if (model_load(argv[1], argv[2], NULL, &m, &err)) {
 		fprintf(stderr, "bench_score: %s: %s\n", err.path, err.message);
 		return 3;
 	}

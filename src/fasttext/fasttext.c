@@ -1,26 +1,18 @@
 /* fasttext_backend.c: fastText supervised classifiers as a binfer backend.
  *
- * The model file is mmapped (fastText's matrices are used in place where
- * aligned); ft_* in ft_model.c does the exact work: tokens and hashes,
+ * The model file is mmapped by model_load (fastText's matrices are used in
+ * place where aligned); ft_* in ft_model.c does the exact work: tokens and hashes,
  * hidden vector, output layer, softmax / one-vs-all / hierarchical
  * softmax, top-k with threshold, all as `fasttext predict-prob` does. Each
  * compute thread scores its own block of rows, so rows scale with cores. */
-#include <errno.h>
-#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "fasttext.h"
 #include "model.h"
-#include "sha256.h"
 
 typedef struct ft_backend {
 	ft_model ft;
-	void *map;
-	size_t size;
 	int k;          /* labels per row asked for: top_k, or all */
 	float threshold;
 } ft_backend;
@@ -31,60 +23,50 @@ static void ftb_free(model *m)
 	if (!b)
 		return;
 	ft_free(&b->ft);
-	if (b->map)
-		munmap(b->map, b->size);
 	free(b);
 	m->impl = NULL;
 }
 
-static int ftb_load_path(model *m, const char *path, const model_options *opt, bf_error *err)
+static int ftb_options(void *opts, const job_spec *spec, bf_error *err)
 {
+	(void)err;
+	ft_options *o = opts;
+	o->top_k = spec->model.top_k;
+	o->threshold = spec->model.threshold;
+	return BF_OK;
+}
+
+/* The matrices are used in place in the mapped file. */
+static int ftb_load(model *m, const model_file *file, const void *opts, bf_error *err)
+{
+	static const ft_options defaults = {.top_k = 1};
+	const ft_options *opt = opts ? opts : &defaults;
 	ft_backend *b = calloc(1, sizeof *b);
 	if (!b)
-		return bf_err_set(err, BF_ENOMEM, path, 0, 0, "out of memory");
+		return bf_err_set(err, BF_ENOMEM, m->path, 0, 0, "out of memory");
 	m->impl = b;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	struct stat st;
-	if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
-		int e = errno;
-		if (fd >= 0)
-			close(fd);
-		return bf_err_set(err, BF_EMODEL, path, 0, 0, "cannot open model file: %s",
-				  fd >= 0 ? "not a regular file" : strerror(e));
-	}
-	b->size = (size_t)st.st_size;
-	b->map = b->size ? mmap(NULL, b->size, PROT_READ, MAP_PRIVATE, fd, 0) : NULL;
-	close(fd);
-	if (b->size && b->map == MAP_FAILED) {
-		b->map = NULL;
-		return bf_err_set(err, BF_EMODEL, path, 0, 0, "cannot map model file: %s", strerror(errno));
-	}
-	sha256_hex(b->map ? b->map : "", b->size, m->sha256);
-	m->file_bytes = b->size;
-	int rc = ft_load(&b->ft, b->map ? b->map : "", b->size, path, err);
+	m->keeps_file = 1;
+	int rc = ft_load(&b->ft, file->data ? file->data : "", file->size, m->path, err);
 	if (rc)
 		return rc;
 	const ft_model *f = &b->ft;
-	int top_k = opt && opt->top_k ? opt->top_k : 1;
-	if (top_k == 0)
-		return bf_err_set(err, BF_ESPEC, path, 0, 0, "model.top_k must be >= 1, or -1 for all labels");
+	int top_k = opt->top_k ? opt->top_k : 1;
 	b->k = top_k < 0 || top_k > f->nlabels ? f->nlabels : top_k;
-	b->threshold = opt ? (float)opt->threshold : 0;
+	b->threshold = (float)opt->threshold;
 	m->classes = calloc((size_t)f->nlabels + 1, sizeof *m->classes);
 	if (!m->classes)
-		return bf_err_set(err, BF_ENOMEM, path, 0, 0, "out of memory");
+		return bf_err_set(err, BF_ENOMEM, m->path, 0, 0, "out of memory");
 	for (int32_t i = 0; i < f->nlabels; i++, m->n_classes++) {
 		size_t len;
 		const char *label = ft_label(f, i, &len);
 		if (!(m->classes[i] = strndup(label, len)))
-			return bf_err_set(err, BF_ENOMEM, path, 0, 0, "out of memory");
+			return bf_err_set(err, BF_ENOMEM, m->path, 0, 0, "out of memory");
 	}
 	m->text_input = 1;
 	m->task = MODEL_TASK_TAGS;
 	m->top_k = (size_t)b->k;
 	m->n_outputs = 2 * (size_t)b->k + 1;
 	m->n_params = (uint64_t)f->input.rows * (uint64_t)f->dim + (uint64_t)f->output.rows * (uint64_t)f->dim;
-	m->auto_batch_rows = 8192;
 	return BF_OK;
 }
 
@@ -129,8 +111,9 @@ static void ftb_describe(const model *m, FILE *f)
 }
 
 const model_backend fasttext_backend = {
-	.name = "fasttext",
-	.load_path = ftb_load_path,
+	.options_size = sizeof(ft_options),
+	.options = ftb_options,
+	.load = ftb_load,
 	.predict_text = ftb_predict_text,
 	.describe = ftb_describe,
 	.free = ftb_free,

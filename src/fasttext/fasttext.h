@@ -164,4 +164,10 @@ const char *ft_label_raw(const ft_model *m, int32_t idx, size_t *len);
 /* Writes the model's part of `binfer inspect`, one "key: value" a line. */
 void ft_describe(const ft_model *m, FILE *f);
 
+/* The fastText backend's settings (model_backend.options). */
+typedef struct ft_options {
+	int top_k;              /* model.top_k: labels per row; -1 = all; 0 = the default, 1 */
+	double threshold;       /* model.threshold: labels scoring below are dropped */
+} ft_options;
+
 #endif

@@ -616,7 +616,7 @@ static int process_batch(run *r, batch *b)
 	int oom = 0;
 	chunk_stats total = {0};
 	double t0 = now_s();
-	size_t chunk = chunk_rows(b->n, nt, r->m->packs_batches);
+	size_t chunk = chunk_rows(b->n, nt, r->m->backend->packs_batches);
 	b->n_chunks = (b->n + chunk - 1) / chunk;
 #pragma omp parallel num_threads(nt) reduction(| : oom)
 	{
@@ -704,48 +704,13 @@ static int run_open(run *r, const job_spec *spec, bf_error *err)
 	queue_init(&r->free_q);
 	queue_init(&r->full_q);
 	queue_init(&r->done_q);
-	size_t nl = spec->model.n_labels;
-	char **label_names = calloc(nl + 1, sizeof *label_names), **label_texts = calloc(nl + 1, sizeof *label_texts);
-	if (!label_names || !label_texts) {
-		free(label_names);
-		free(label_texts);
-		return bf_err_set(err, BF_ENOMEM, "", 0, 0, "out of memory");
-	}
-	for (size_t k = 0; k < nl; k++) {
-		label_names[k] = spec->model.labels[k].key;
-		label_texts[k] = spec->model.labels[k].value;
-	}
-	model_options mopt = {.trees = spec->model.trees,
-			      .top_k = spec->model.top_k,
-			      .threshold = spec->model.threshold,
-			      .raw = spec->output.raw,
-			      .classes = spec->model.classes,
-			      .n_classes = spec->model.n_classes,
-			      .task = spec->model.task,
-			      .max_length = spec->model.max_length,
-			      .label_names = label_names,
-			      .label_texts = label_texts,
-			      .n_labels = nl,
-			      .normalize = spec->model.normalize,
-			      .temperature = spec->model.temperature,
-			      .max_tokens = spec->batch_max_tokens};
-	int rc = model_load_opts(spec->model.kind, spec->model.path, &mopt, &r->m, err);
-	free(label_names);
-	free(label_texts);
-	if (rc) {
-		if (rc == BF_ESPEC && err) {
-			/* The model contradicts the spec: point at the spec's key. */
-			char msg[sizeof err->message];
-			memcpy(msg, err->message, sizeof msg);
-			bf_err_set(err, BF_ESPEC, spec->model.path_mark.file, spec->model.path_mark.line,
-				   spec->model.path_mark.column, "%s", msg);
-		}
+	int rc = model_load_spec(spec, &r->m, err);
+	if (rc)
 		return rc;
-	}
 	r->threads = spec->threads > 0 ? spec->threads : omp_get_num_procs();
 	if (r->threads > 256)
 		r->threads = 256;
-	r->batch_rows = spec->batch_rows ? spec->batch_rows : r->m->auto_batch_rows;
+	r->batch_rows = spec->batch_rows ? spec->batch_rows : r->m->kind->batch_rows;
 	rc = source_open(spec->input.path, &r->src, err);
 	if (rc)
 		return rc;
@@ -1041,12 +1006,11 @@ int run_validate(const job_spec *spec, size_t sample_rows, char **plan, bf_error
 	FILE *f = open_memstream(plan, &len);
 	if (!rc && f) {
 		const model *m = r.m;
-		static const char *tasks[] = {"binary", "multiclass", "regression"};
 		fprintf(f, "job: %s\n", spec->name);
 		fprintf(f, "input: %s (%s%s)\n", spec->input.path,
 			spec->input.format == SPEC_FORMAT_CSV ? "csv" : "jsonl", source_is_zstd(r.src) ? ", zstd" : "");
-		fprintf(f, "model: %s %s (%s, %zu inputs, %" PRIu64 " parameters, sha256 %.12s)\n", m->kind,
-			spec->model.path, tasks[m->task], m->n_inputs, m->n_params, m->sha256);
+		fprintf(f, "model: %s %s (%s, %zu inputs, %" PRIu64 " parameters, sha256 %.12s)\n", m->kind->name,
+			spec->model.path, model_task_name[m->task], m->n_inputs, m->n_params, m->sha256);
 		fprintf(f, "features:\n");
 		for (size_t i = 0; i < m->n_inputs; i++) {
 			const char *col = m->inputs[i].name;
@@ -1060,7 +1024,7 @@ int run_validate(const job_spec *spec, size_t sample_rows, char **plan, bf_error
 		}
 		fprintf(f, "id: %s\n", spec->input.id_field ? spec->input.id_field : "(row number)");
 		fprintf(f, "batch: %zu rows%s, %d threads (BLAS 1 thread inside each)\n",
-			spec->batch_rows ? spec->batch_rows : m->auto_batch_rows, spec->batch_rows ? "" : " (auto)",
+			spec->batch_rows ? spec->batch_rows : m->kind->batch_rows, spec->batch_rows ? "" : " (auto)",
 			(int)keep_threads);
 		fprintf(f, "output: %s (%s%s)\n", spec->output.path,
 			spec->output.format == SPEC_FORMAT_CSV ? "csv" : "jsonl",

@@ -42,7 +42,7 @@ static int setup(void **state)
 	ssize_t wrote = write(fd, model_text, len);
 	close(fd);
 	bf_error err;
-	int rc = wrote == (ssize_t)len ? model_load("logistic", path, &M, &err) : -1;
+	int rc = wrote == (ssize_t)len ? model_load("logistic", path, NULL, &M, &err) : -1;
 	unlink(path);
 	if (rc) {
 		fprintf(stderr, "cannot load the test model: %s\n", rc > 0 ? err.message : "write failed");

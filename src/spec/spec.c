@@ -19,6 +19,8 @@
 
 #include <yaml.h>
 
+#include "model.h"
+
 #define SPEC_MAX_DEPTH 32   /* deeper than any valid spec; bounds the recursion */
 #define SPEC_SET "--set"    /* the file name that errors in overrides carry */
 #define SPEC_PATH_MAX 256   /* a dotted key path in a message */
@@ -464,6 +466,7 @@ typedef enum spec_type {
 	SPEC_STRINGS,    /* a list of strings */
 	SPEC_STRING_MAP, /* a mapping of strings to strings */
 	SPEC_LIST_MAP,   /* a mapping of strings to lists of strings */
+	SPEC_KIND,       /* the name of a model kind of the registry (model.h) */
 } spec_type;
 
 enum {
@@ -502,11 +505,7 @@ static const char *const spec_format_names[] = {"csv", "jsonl", NULL};
 static const int spec_format_values[] = {SPEC_FORMAT_CSV, SPEC_FORMAT_JSONL};
 static const char *const spec_output_format_names[] = {"jsonl", "csv", NULL};
 static const int spec_output_format_values[] = {SPEC_FORMAT_JSONL, SPEC_FORMAT_CSV};
-static const char *const spec_model_kinds[] = {
-	"logistic", "linear", "mlp", "xgboost", "lightgbm", "fasttext", "bert", NULL,
-};
 static const char *const spec_compress_names[] = {"zstd", "none", NULL};
-static const char *const spec_bert_tasks[] = {"embed", "classify", "zero_shot", NULL};
 static const int spec_compress_values[] = {1, 0};
 
 static const spec_key spec_csv_keys[] = {
@@ -528,12 +527,13 @@ static const spec_key spec_input_keys[] = {
 };
 
 static const spec_key spec_model_keys[] = {
-	{"kind", SPEC_ENUM, SPEC_REQUIRED, .choices = spec_model_kinds, SPEC_FIELD(model.kind)},
+	{"kind", SPEC_KIND, SPEC_REQUIRED, SPEC_FIELD(model.kind)},
 	{"path", SPEC_PATH, SPEC_REQUIRED, SPEC_FIELD(model.path), SPEC_MARK(model.path_mark)},
 	{"trees", SPEC_INT, SPEC_AT_LEAST(1), SPEC_FIELD(model.trees)},
 	{"top_k", SPEC_INT, SPEC_AT_LEAST(-1), .def = 1, SPEC_FIELD(model.top_k)},
 	{"threshold", SPEC_NUMBER, .def = 0, SPEC_FIELD(model.threshold)},
-	{"task", SPEC_ENUM, .choices = spec_bert_tasks, SPEC_FIELD(model.task)},
+	/* one of the kind's tasks (model_kind.tasks): checked with the kind */
+	{"task", SPEC_STRING, SPEC_FIELD(model.task)},
 	{"max_length", SPEC_INT, SPEC_AT_LEAST(2), SPEC_FIELD(model.max_length)},
 	{"labels", SPEC_STRING_MAP, SPEC_LIST(model.labels, model.n_labels)},
 	{"normalize", SPEC_BOOL, .def = -1, SPEC_FIELD(model.normalize)},
@@ -714,6 +714,10 @@ static void spec_expected(const spec_key *k, char *buf, size_t size)
 		o += (size_t)snprintf(buf, size, "one of ");
 		for (const char *const *ch = k->choices; *ch && o < size; ch++)
 			o += (size_t)snprintf(buf + o, size - o, "%s%s", ch == k->choices ? "" : ", ", *ch);
+		return;
+	case SPEC_KIND:
+		o += (size_t)snprintf(buf, size, "one of ");
+		model_kinds_list(NULL, buf + o, size - o);
 		return;
 	case SPEC_INT:
 	case SPEC_NUMBER:
@@ -1149,6 +1153,13 @@ static int spec_check_value(const spec_check *c, const spec_key *k, const spec_n
 		}
 		break;
 	}
+	case SPEC_KIND:
+		if (!spec_is_string(v) || !model_kind_find(v->text))
+			return spec_wrong(c, k, v, path);
+		if (!(s = strdup(v->text)))
+			return spec_nomem(c->err);
+		spec_store_string(c, k, s);
+		break;
 	case SPEC_INT:
 		if ((k->flags & SPEC_AUTO) && spec_is_string(v) && !strcmp(v->text, "auto")) {
 			spec_store_int(c, k, 0);
@@ -1269,7 +1280,7 @@ static void spec_free_fields(job_spec *s, const spec_key *keys)
 			spec_free_fields(s, k->keys);
 		else if (!k->size)
 			continue;
-		else if (k->type == SPEC_STRING || k->type == SPEC_PATH ||
+		else if (k->type == SPEC_STRING || k->type == SPEC_PATH || k->type == SPEC_KIND ||
 			 (k->type == SPEC_ENUM && !k->values))
 			free(*(char **)field);
 		else if (k->type == SPEC_STRINGS)
@@ -1279,6 +1290,69 @@ static void spec_free_fields(job_spec *s, const spec_key *keys)
 		else if (k->type == SPEC_LIST_MAP)
 			spec_free_lists(*(spec_list **)field, *(size_t *)((char *)s + k->count_at));
 	}
+}
+
+/* ---- keys that belong to some model kinds -------------------------------- */
+
+/* The node at the dotted path (a key of a key ...), or NULL. */
+static spec_node *spec_node_at(spec_node *map, const char *path)
+{
+	while (map && map->kind == SPEC_NODE_MAP) {
+		const char *dot = strchr(path, '.');
+		size_t len = dot ? (size_t)(dot - path) : strlen(path);
+		spec_node **v = node_get(map, path, len);
+		if (!v || !dot)
+			return v ? *v : NULL;
+		map = *v;
+		path = dot + 1;
+	}
+	return NULL;
+}
+
+/* Every key of map (dotted name path) that some kind reads must be one that
+ * this job's kind reads: 'model.top_k' on a logistic model is a mistake,
+ * not a setting to ignore. */
+static int spec_check_kind_keys(const spec_check *c, const model_kind *kind, spec_node *map, const char *path)
+{
+	char sub[SPEC_PATH_MAX];
+	for (size_t i = 0; i + 1 < map->n_kids; i += 2) {
+		const spec_node *key = map->kids[i];
+		spec_node *v = map->kids[i + 1];
+		if (node_is_null(v))
+			continue;
+		spec_join(sub, sizeof sub, path, key->text);
+		if (model_key_is_kind_specific(sub)) {
+			if (!model_kind_reads(kind, sub)) {
+				char kinds[256];
+				model_kinds_list(sub, kinds, sizeof kinds);
+				return spec_fail(c, key, "'%s' applies to %s; this job's model.kind is %s", sub, kinds,
+						 kind->name);
+			}
+		} else if (v->kind == SPEC_NODE_MAP) {
+			int rc = spec_check_kind_keys(c, kind, v, sub);
+			if (rc)
+				return rc;
+		}
+	}
+	return BF_OK;
+}
+
+/* model.task must be one of the kind's tasks. */
+static int spec_check_task(const spec_check *c, const model_kind *kind, spec_node *root)
+{
+	const char *task = c->s->model.task;
+	if (!task || !kind->tasks)
+		return BF_OK;
+	for (const char *const *t = kind->tasks; *t; t++)
+		if (strcmp(*t, task) == 0)
+			return BF_OK;
+	char list[256], found[SPEC_QUOTE_MAX];
+	size_t o = 0;
+	for (const char *const *t = kind->tasks; *t && o < sizeof list; t++)
+		o += (size_t)snprintf(list + o, sizeof list - o, "%s%s", o ? ", " : "", *t);
+	spec_quote(task, strlen(task), found, sizeof found);
+	return spec_fail(c, spec_node_at(root, "model.task"), "'model.task' must be one of %s for a %s model, found %s",
+			 list, kind->name, found);
 }
 
 /* ---- defaults that depend on other keys --------------------------------- */
@@ -1408,8 +1482,16 @@ int spec_load(const char *path, const char *const *overrides, size_t n_overrides
 	}
 	spec_check c = {.file = path, .dir = dir, .s = out, .err = err};
 	spec_set_defaults(&c, spec_root_keys);
-	if (!(rc = spec_check_map(&c, spec_root_keys, root, "", root)))
-		rc = spec_finish(&c);
+	if (!(rc = spec_check_map(&c, spec_root_keys, root, "", root))) {
+		const model_kind *kind = model_kind_find(out->model.kind);
+		if (!(rc = spec_check_kind_keys(&c, kind, root, "")) && !(rc = spec_check_task(&c, kind, root))) {
+			if (out->model.top_k == 0)
+				rc = spec_fail(&c, spec_node_at(root, "model.top_k"),
+					       "'model.top_k' must be a whole number >= 1, or -1 for every label, found 0");
+			else
+				rc = spec_finish(&c);
+		}
+	}
 done:
 	node_free(root);
 	free(dir);

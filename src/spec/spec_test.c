@@ -126,7 +126,6 @@ static void test_full_spec(void **state)
 		"  format: csv\n"
 		"  id_field: customer_id\n"
 		"  csv: {delimiter: \";\", header: false}\n"
-		"  text_fields: [title, description]\n"
 		"  max_record_bytes: 4096\n"
 		"model:\n"
 		"  kind: xgboost\n"
@@ -161,9 +160,6 @@ static void test_full_spec(void **state)
 	assert_string_equal(s.input.id_field, "customer_id");
 	assert_int_equal(s.input.delimiter, ';');
 	assert_int_equal(s.input.header, 0);
-	assert_int_equal(s.input.n_text_fields, 2);
-	assert_string_equal(s.input.text_fields[0], "title");
-	assert_string_equal(s.input.text_fields[1], "description");
 	assert_int_equal(s.input.max_record_bytes, 4096);
 	assert_string_equal(s.input.path_mark.file, joined("job.yaml"));
 	assert_int_equal(s.input.path_mark.line, 4);
@@ -172,7 +168,7 @@ static void test_full_spec(void **state)
 	assert_string_equal(s.model.kind, "xgboost");
 	assert_string_equal(s.model.path, "/srv/models/churn.json");
 	assert_string_equal(s.model.path_mark.file, joined("job.yaml"));
-	assert_int_equal(s.model.path_mark.line, 12);
+	assert_int_equal(s.model.path_mark.line, 11);
 	assert_int_equal(s.model.path_mark.column, 9);
 
 	assert_int_equal(s.features.missing_is_nan, 0);
@@ -193,7 +189,7 @@ static void test_full_spec(void **state)
 	assert_int_equal(s.output.n_include, 2);
 	assert_string_equal(s.output.include[0], "plan");
 	assert_string_equal(s.output.include[1], "region");
-	assert_int_equal(s.output.path_mark.line, 19);
+	assert_int_equal(s.output.path_mark.line, 18);
 	assert_int_equal(s.output.path_mark.column, 9);
 
 	assert_string_equal(s.rejects.path, joined("out/bad.jsonl"));
@@ -382,8 +378,7 @@ static void test_overrides(void **state)
 		"features.columns.age=cust_age",
 		"features.missing=0",
 		"input.id_field=",               /* empty: absent */
-		"input.text_fields=[]",
-		"model.kind=fasttext",
+		"model.kind=lightgbm",
 	};
 	job_spec s;
 	load_ok(text, ov, N_ITEMS(ov), &s);
@@ -403,7 +398,7 @@ static void test_overrides(void **state)
 	assert_null(s.input.id_field);
 	assert_null(s.input.text_fields);
 	assert_int_equal(s.input.n_text_fields, 0);
-	assert_string_equal(s.model.kind, "fasttext");
+	assert_string_equal(s.model.kind, "lightgbm");
 	assert_string_equal(s.input.path, joined("leads.csv")); /* untouched: from the file */
 	spec_free(&s);
 
@@ -569,6 +564,42 @@ static void test_error_bad_enum(void **state)
 		   "'output.compress' must be one of zstd, none, found 'gzip'");
 }
 
+/* Keys the kinds read are errors on a job of another kind, at the key, with
+ * the kinds that read them; a text model's own keys load. */
+static void test_error_key_of_another_kind(void **state)
+{
+	(void)state;
+	static const char text[] = "version: 1\n"
+				   "input: {path: in.jsonl, text_fields: [title]}\n"
+				   "model:\n"
+				   "  kind: logistic\n"
+				   "  path: m.json\n"
+				   "  top_k: 3\n"
+				   "output: {path: o.jsonl}\n";
+	load_fails(text, NULL, 0, NULL, 2, 25, "'input.text_fields' applies to fasttext, bert; this job's model.kind is logistic");
+	const char *fasttext[] = {"model.kind=fasttext"};
+	job_spec s;
+	load_ok(text, fasttext, 1, &s);
+	assert_int_equal(s.model.top_k, 3);
+	assert_int_equal(s.input.n_text_fields, 1);
+	assert_string_equal(s.input.text_fields[0], "title");
+	spec_free(&s);
+	const char *zs[] = {"model.kind=fasttext", "model.temperature=0.5"};
+	load_fails(text, zs, 2, "--set", 0, 0, "'model.temperature' applies to bert; this job's model.kind is fasttext");
+	const char *feat[] = {"model.kind=bert", "features.missing=0"};
+	load_fails(text, feat, 2, "--set", 0, 0,
+		   "'features' applies to logistic, linear, mlp, xgboost, lightgbm; this job's model.kind is bert");
+	const char *raw[] = {"input.text_fields=", "model.top_k=", "output.raw=true"};
+	load_fails(text, raw, 3, "--set", 0, 0, "'output.raw' applies to xgboost, lightgbm; this job's model.kind is logistic");
+	const char *task[] = {"model.kind=bert", "model.task=tag"};
+	load_fails(text, task, 2, "--set", 0, 0, "'model.task' must be one of embed, classify, zero_shot for a bert model, found 'tag'");
+	const char *top0[] = {"model.kind=bert", "model.top_k=0"};
+	load_fails(text, top0, 2, "--set", 0, 0, "'model.top_k' must be a whole number >= 1, or -1 for every label, found 0");
+	const char *kind[] = {"model.kind=xgbost"};
+	load_fails(text, kind, 1, "--set", 0, 0,
+		   "'model.kind' must be one of logistic, linear, mlp, xgboost, lightgbm, fasttext, bert, found 'xgbost'");
+}
+
 static void test_error_missing_required(void **state)
 {
 	load_fails("version: 1\n"
@@ -698,6 +729,7 @@ int main(void)
 		cmocka_unit_test(test_error_wrong_type),
 		cmocka_unit_test(test_error_out_of_range),
 		cmocka_unit_test(test_error_bad_enum),
+		cmocka_unit_test(test_error_key_of_another_kind),
 		cmocka_unit_test(test_error_missing_required),
 		cmocka_unit_test(test_error_version),
 		cmocka_unit_test(test_error_duplicate_key),

@@ -392,9 +392,13 @@ static int load_mlp(loader *L, model *m, tabular *t, const json_value *root)
 
 static void tab_free(model *m);
 
-static int tab_load(model *m, const char *text, size_t len, const model_options *opt, bf_error *err)
+extern const model_backend mlp_backend;
+
+static int tab_load(model *m, const model_file *file, const void *opts, bf_error *err)
 {
-	(void)opt;
+	(void)opts;
+	const char *text = file->data;
+	size_t len = file->size;
 	loader L = {m->path, err};
 	arena a;
 	arena_init(&a, 1 << 20);
@@ -438,9 +442,9 @@ static int tab_load(model *m, const char *text, size_t len, const model_options 
 		     kind->u.string);
 		goto out;
 	}
-	if (t->is_mlp != (strcmp(m->kind, "mlp") == 0)) {
+	if (t->is_mlp != (m->backend == &mlp_backend)) {
 		bf_err_set(err, BF_ESPEC, m->path, 0, 0, "the file holds a '%s' model but model.kind is '%s'",
-			   kind->u.string, m->kind);
+			   kind->u.string, m->kind->name);
 		goto out;
 	}
 	if (load_inputs(&L, m, root) < 0 || load_classes(&L, m, root) < 0)
@@ -461,7 +465,6 @@ static int tab_load(model *m, const char *text, size_t len, const model_options 
 		goto out;
 	}
 	rc = t->is_mlp ? load_mlp(&L, m, t, root) : load_linear(&L, m, t, root);
-	m->auto_batch_rows = t->is_mlp ? 4096 : 8192;
 out:
 	arena_free(&a);
 	if (rc && err && err->code == BF_OK)
@@ -667,10 +670,20 @@ static void tab_describe(const model *m, FILE *f)
 	}
 }
 
-const model_backend tabular_backend = {
-	.name = "tabular",
+/* One backend for each kind of file, so that a kind that names the wrong
+ * one is caught: logistic and linear models are "linear" files. */
+const model_backend linear_backend = {
 	.load = tab_load,
 	.predict = tab_predict,
 	.describe = tab_describe,
 	.free = tab_free,
+	.lists_inputs = 1,
+};
+
+const model_backend mlp_backend = {
+	.load = tab_load,
+	.predict = tab_predict,
+	.describe = tab_describe,
+	.free = tab_free,
+	.lists_inputs = 1,
 };

@@ -49,7 +49,7 @@ static int load_json(const char *kind, const char *json, model **m, bf_error *er
 	write_temp(text, path);
 	free(text);
 	memset(err, 0, sizeof *err);
-	int rc = model_load(kind, path, m, err);
+	int rc = model_load(kind, path, NULL, m, err);
 	unlink(path);
 	return rc;
 }
@@ -139,12 +139,12 @@ static const char *churn =
 static void test_linear_binary_metadata(void **state)
 {
 	model *m = load_ok("logistic", churn);
-	assert_ptr_equal(m->backend, &tabular_backend);
-	assert_string_equal(m->kind, "logistic");
+	assert_ptr_equal(m->kind, model_kind_find("logistic"));
+	assert_string_equal(m->kind->name, "logistic");
 	assert_int_equal(m->task, MODEL_TASK_BINARY);
 	assert_int_equal(m->n_outputs, 1);
 	assert_int_equal(m->n_params, 8);
-	assert_int_equal(m->auto_batch_rows, 8192);
+	assert_int_equal(m->kind->batch_rows, 8192);
 	assert_int_equal(m->n_classes, 2);
 	assert_string_equal(m->classes[0], "no");
 	assert_string_equal(m->classes[1], "yes");
@@ -457,7 +457,7 @@ static void check_mlp(const char *task, const char *classes, const char *act, co
 	model *m = load_ok("mlp", mlp_json(task, classes, act, out_fn, layers, n_layers));
 	assert_int_equal(m->n_outputs, n_outputs);
 	assert_int_equal(m->n_params, n_params);
-	assert_int_equal(m->auto_batch_rows, 4096);
+	assert_int_equal(m->kind->batch_rows, 4096);
 	assert_int_equal(m->n_inputs, 3);
 	assert_int_equal(m->inputs[0].missing_ok, 1);
 	assert_int_equal(m->inputs[1].missing_ok, 0);
@@ -488,7 +488,7 @@ static void test_mlp_relu_softmax(void **state)
 	model *m = load_ok("mlp", mlp_json("multiclass", "'classes': ['x', 'y', 'z'],", "relu", "softmax",
 					   layers, 2));
 	assert_int_equal(m->task, MODEL_TASK_MULTICLASS);
-	assert_string_equal(m->kind, "mlp");
+	assert_string_equal(m->kind->name, "mlp");
 	assert_int_equal(m->n_classes, 3);
 	assert_string_equal(m->classes[1], "y");
 	assert_int_equal(strmap_get(&m->inputs[2].categories, "b", 1), 1);
@@ -572,7 +572,7 @@ static void test_error_file_missing(void **state)
 	bf_error err;
 	memset(&err, 0, sizeof err);
 	const char *path = "/tmp/binfer_tabular_test_no_such_file.json";
-	assert_int_equal(model_load("logistic", path, &m, &err), BF_EMODEL);
+	assert_int_equal(model_load("logistic", path, NULL, &m, &err), BF_EMODEL);
 	assert_null(m);
 	assert_int_equal(err.code, BF_EMODEL);
 	assert_string_equal(err.path, path);
@@ -583,9 +583,9 @@ static void test_error_unknown_kind(void **state)
 {
 	model *m = (model *)&m;
 	bf_error err;
-	assert_int_equal(model_load("xgboost2", "/dev/null", &m, &err), BF_ESPEC);
+	assert_int_equal(model_load("xgboost2", "/dev/null", NULL, &m, &err), BF_ESPEC);
 	assert_null(m);
-	assert_non_null(strstr(err.message, "model kind 'xgboost2' is not supported; expected logistic, linear"));
+	assert_non_null(strstr(err.message, "model kind 'xgboost2' is not supported; expected one of logistic, linear"));
 }
 
 static void test_error_invalid_json(void **state)

@@ -191,7 +191,7 @@ static double margin1(const tree_ensemble *e, const double *row)
 	assert_true(e->n_groups <= 8);
 	lgb_margin_ref(e, row, e->n_trees, m);
 
-	model_options opt = {.raw = 1};
+	trees_options opt = {.raw = 1};
 	model *fm;
 	bf_error err;
 	if (model_load_mem("lightgbm", "model.txt", last_text, strlen(last_text), &opt, &fm, &err) != BF_OK)

@@ -794,15 +794,26 @@ static char *class_name(size_t k)
 	return strdup(buf);
 }
 
-static int trees_load(model *m, const char *text, size_t len, const model_options *opt, bf_error *err)
+static int trees_options_of(void *opts, const job_spec *spec, bf_error *err)
+{
+	(void)err;
+	trees_options *o = opts;
+	o->trees = spec->model.trees;
+	o->raw = spec->output.raw;
+	o->classes = spec->model.classes;
+	o->n_classes = spec->model.n_classes;
+	return BF_OK;
+}
+
+/* Loads the ensemble in f, an XGBoost model when xgb, else LightGBM's. */
+static int trees_load(model *m, const model_file *f, const trees_options *opt, int xgb, bf_error *err)
 {
 	trees_model *t = calloc(1, sizeof *t);
 	if (!t)
 		return bf_err_set(err, BF_ENOMEM, m->path, 0, 0, "out of memory");
 	m->impl = t;
 	tree_ensemble *e = &t->e;
-	int xgb = strcmp(m->kind, "xgboost") == 0;
-	int rc = xgb ? xgb_load(e, text, len, m->path, err) : lgb_load(e, text, len, m->path, err);
+	int rc = xgb ? xgb_load(e, f->data, f->size, m->path, err) : lgb_load(e, f->data, f->size, m->path, err);
 	if (rc)
 		return rc;
 	if ((rc = tree_check(e, m->path, err)) || (rc = lay_out(t, err, m->path)))
@@ -868,8 +879,17 @@ static int trees_load(model *m, const char *text, size_t len, const model_option
 				return bf_err_set(err, BF_ENOMEM, m->path, 0, 0, "out of memory");
 	}
 	m->n_params = e->n_nodes;
-	m->auto_batch_rows = 8192;
 	return BF_OK;
+}
+
+static int xgb_backend_load(model *m, const model_file *f, const void *opts, bf_error *err)
+{
+	return trees_load(m, f, opts, 1, err);
+}
+
+static int lgb_backend_load(model *m, const model_file *f, const void *opts, bf_error *err)
+{
+	return trees_load(m, f, opts, 0, err);
 }
 
 static void trees_describe(const model *m, FILE *f)
@@ -912,9 +932,19 @@ static void trees_describe(const model *m, FILE *f)
 		fprintf(f, "  %s (%s)\n", m->inputs[k].name, e->feature_is_cat && e->feature_is_cat[k] ? "categorical" : "numerical");
 }
 
-const model_backend trees_backend = {
-	.name = "trees",
-	.load = trees_load,
+const model_backend xgboost_backend = {
+	.options_size = sizeof(trees_options),
+	.options = trees_options_of,
+	.load = xgb_backend_load,
+	.predict = trees_predict,
+	.describe = trees_describe,
+	.free = trees_free,
+};
+
+const model_backend lightgbm_backend = {
+	.options_size = sizeof(trees_options),
+	.options = trees_options_of,
+	.load = lgb_backend_load,
 	.predict = trees_predict,
 	.describe = trees_describe,
 	.free = trees_free,

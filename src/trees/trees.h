@@ -106,4 +106,12 @@ void lgb_margin_ref(const tree_ensemble *e, const double *row, size_t n_trees, d
 
 void tree_ensemble_free(tree_ensemble *e);
 
+/* The tree backends' settings (model_backend.options). */
+typedef struct trees_options {
+	size_t trees;           /* model.trees: score the first N iterations; 0 = all */
+	int raw;                /* output.raw: margins, not probabilities */
+	char *const *classes;   /* model.classes: names of classes 0..K-1 (borrowed); NULL = "0", "1", ... */
+	size_t n_classes;
+} trees_options;
+
 #endif

@@ -70,7 +70,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		tree_ensemble_free(&e);
 		return 0;
 	}
-	model_options opt = {.raw = 1};
+	trees_options opt = {.raw = 1};
 	model *m;
 	if (model_load_mem(xgb ? "xgboost" : "lightgbm", "fuzz", text, size, &opt, &m, &err) != BF_OK) {
 		/* the ensemble loaded above, so only the model's own checks may refuse it */

@@ -93,7 +93,7 @@ static void check_text(const char *kind, const char *path, const char *text, siz
 		rc = tree_check(&e, path, &err);
 	if (rc)
 		fail_msg("%s: %s", path, err.message);
-	model_options opt = {.raw = 1};
+	trees_options opt = {.raw = 1};
 	model *m;
 	if (model_load_mem(kind, path, text, len, &opt, &m, &err))
 		fail_msg("%s: %s", path, err.message);
@@ -226,9 +226,9 @@ static void test_tree_limit(void **state)
 	bf_error err = {0};
 	assert_int_equal(xgb_load(&e, text, len, path, &err), BF_OK);
 	assert_int_equal(tree_check(&e, path, &err), BF_OK);
-	model_options opt = {.raw = 1, .trees = 3};
+	trees_options opt = {.raw = 1, .trees = 3};
 	model *m;
-	assert_int_equal(model_load_opts("xgboost", path, &opt, &m, &err), BF_OK);
+	assert_int_equal(model_load("xgboost", path, &opt, &m, &err), BF_OK);
 	double x[64], out[8], ref[8];
 	arena a;
 	arena_init(&a, 1 << 16);
@@ -245,7 +245,7 @@ static void test_tree_limit(void **state)
 	free(th.begin);
 	model_free(m);
 	opt.trees = 1000;
-	assert_int_equal(model_load_opts("xgboost", path, &opt, &m, &err), BF_ESPEC);
+	assert_int_equal(model_load("xgboost", path, &opt, &m, &err), BF_ESPEC);
 	assert_non_null(strstr(err.message, "model.trees"));
 	arena_free(&a);
 	tree_ensemble_free(&e);
@@ -257,9 +257,9 @@ static void test_transforms(void **state)
 {
 	bf_error err = {0};
 	model *raw, *prob;
-	model_options o_raw = {.raw = 1};
-	assert_int_equal(model_load_opts("xgboost", "testdata/trees/hpc_softprob.json", &o_raw, &raw, &err), BF_OK);
-	assert_int_equal(model_load_opts("xgboost", "testdata/trees/hpc_softprob.json", NULL, &prob, &err), BF_OK);
+	trees_options o_raw = {.raw = 1};
+	assert_int_equal(model_load("xgboost", "testdata/trees/hpc_softprob.json", &o_raw, &raw, &err), BF_OK);
+	assert_int_equal(model_load("xgboost", "testdata/trees/hpc_softprob.json", NULL, &prob, &err), BF_OK);
 	assert_int_equal(prob->task, MODEL_TASK_MULTICLASS);
 	assert_int_equal(prob->n_outputs, 4);
 	double x[16] = {0}, m[4], p[4];

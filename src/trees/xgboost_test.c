@@ -526,7 +526,7 @@ static double margin1(const tree_ensemble *e, double x1)
 	double row[4] = {0, x1, 0, 0}, m;
 	xgb_margin_ref(e, row, e->n_trees, &m);
 
-	model_options opt = {.raw = 1};
+	trees_options opt = {.raw = 1};
 	model *fm;
 	bf_error err;
 	if (model_load_mem("xgboost", "m.json", last_text, last_len, &opt, &fm, &err) != BF_OK)

@@ -14,6 +14,7 @@
 #include "error.h"
 #include "model.h"
 #include "pipeline.h"
+#include "record.h"
 #include "report.h"
 #include "sink.h"
 #include "spec.h"
@@ -328,6 +329,35 @@ static int cmd_run(int argc, char **argv)
 	return code;
 }
 
+/* Writes the plan of a job as `validate` shows it. */
+static void print_plan(const job_spec *spec, const job_plan *p, FILE *f)
+{
+	const model *m = p->m;
+	const record_format *in = record_format_get(spec->input.format);
+	fprintf(f, "job: %s\n", spec->name);
+	fprintf(f, "input: %s (%s%s)\n", spec->input.path, in->name, p->input_zstd ? ", zstd" : "");
+	fprintf(f, "model: %s %s (%s, %zu inputs, %llu parameters, sha256 %.12s)\n", m->kind->name, spec->model.path,
+		model_task_name[m->task], m->n_inputs, (unsigned long long)m->n_params, m->sha256);
+	fprintf(f, "features:\n");
+	for (size_t i = 0; i < m->n_inputs; i++)
+		fprintf(f, "  %-24s <- %s %s%s%s (%s%s)\n", m->inputs[i].name, in->field, p->source[i],
+			p->level[i] ? " = " : "", p->level[i] ? p->level[i] : "",
+			m->inputs[i].type == MODEL_INPUT_CATEGORY ? "category" : "number",
+			m->inputs[i].missing_ok ? ", missing imputed" : "");
+	fprintf(f, "id: %s\n", spec->input.id_field ? spec->input.id_field : "(row number)");
+	fprintf(f, "batch: %zu rows%s, %d threads (BLAS 1 thread inside each)\n", p->batch_rows,
+		p->batch_auto ? " (auto)" : "", p->threads);
+	fprintf(f, "output: %s (%s%s)\n", spec->output.path, record_format_get(spec->output.format)->name,
+		spec->output.zstd ? ", zstd" : "");
+	fprintf(f, "rejects: %s (max_ratio %g)\n", spec->rejects.path, spec->rejects.max_ratio);
+	fprintf(f, "report: %s\n", spec->report.path);
+	fprintf(f, "sample: %zu rows read, %llu would be scored, %llu rejected\n", p->sample_rows,
+		(unsigned long long)p->scored, (unsigned long long)p->rejected);
+	for (size_t k = 0; k < p->n_shown; k++)
+		fprintf(f, "  %s:%lld: %s: %s\n", spec->input.path, (long long)p->shown[k].line,
+			rows_reason_name[p->shown[k].reason], p->shown[k].why);
+}
+
 static int cmd_validate(int argc, char **argv)
 {
 	cli c;
@@ -336,16 +366,18 @@ static int cmd_validate(int argc, char **argv)
 	int rc = load_job(argc, argv, usage_validate, &c, &spec);
 	if (rc >= 0)
 		return rc == EXIT_OK ? EXIT_OK : EXIT_USAGE;
-	char *plan = NULL;
+	job_plan plan;
 	rc = run_validate(&spec, 100, &plan, &err);
-	spec_free(&spec);
 	if (rc) {
+		job_plan_free(&plan);
+		spec_free(&spec);
 		print_error(&err);
 		return EXIT_USAGE;
 	}
-	fputs(plan, stdout);
-	free(plan);
+	print_plan(&spec, &plan, stdout);
 	printf("ok\n");
+	job_plan_free(&plan);
+	spec_free(&spec);
 	return EXIT_OK;
 }
 

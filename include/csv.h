@@ -15,19 +15,14 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* Named only as `struct csv_frame`: the framing function owns the plain name. */
-struct csv_frame {
-	size_t len;        /* record bytes, without its LF/CRLF terminator */
-	size_t next;       /* offset where the next record starts */
-	uint32_t newlines; /* LF bytes consumed, terminator included (for line numbers) */
-};
+#include "record.h"
 
 /* Frames the record at buf[0..len).
  * Returns 1 with *out set when a whole record was found; at_eof != 0 means no
  * more bytes will come, so a record without terminator ends at len (also one
  * inside an unterminated quote: csv_split reports that). Returns 0 when more
  * bytes are needed (len == 0 at EOF also returns 0: no record). */
-int csv_frame(const char *buf, size_t len, int at_eof, char quote, struct csv_frame *out);
+int csv_frame(const char *buf, size_t len, int at_eof, char quote, record_frame *out);
 
 typedef struct csv_field {
 	const char *ptr;   /* into the record, or into scratch when unescaped */

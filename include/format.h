@@ -11,16 +11,8 @@
 #include "model.h"
 #include "rows.h"
 #include "spec.h"
+#include "tbuf.h"
 
-/* A growable text buffer; reused across batches. */
-typedef struct tbuf {
-	char *p;
-	size_t len, cap;
-} tbuf;
-
-/* Makes room for `more` bytes past len; returns 0 or -1 when out of memory. */
-int tbuf_reserve(tbuf *b, size_t more);
-void tbuf_free(tbuf *b);
 
 typedef struct fmt_ctx {
 	spec_format format;      /* of the results */

@@ -11,7 +11,9 @@
 #define BF_PIPELINE_H
 
 #include "error.h"
+#include "model.h"
 #include "report.h"
+#include "rows.h"
 #include "spec.h"
 
 typedef struct run_options {
@@ -26,9 +28,31 @@ typedef struct run_options {
  * that stopped the run (nothing is left under the final names then). */
 int run_job(const job_spec *spec, const run_options *opt, report *rep, bf_error *err);
 
+#define PLAN_SHOWN_REJECTS 5
+
+/* What run_job would do, found by run_validate. */
+typedef struct job_plan {
+	model *m;                 /* the loaded model */
+	char **source;            /* (m->n_inputs) the column or field each input reads */
+	char **level;             /* (m->n_inputs) an indicator input's level, else NULL */
+	int input_zstd;
+	int threads;
+	size_t batch_rows;
+	int batch_auto;           /* batch_rows is the kind's default */
+	size_t sample_rows;       /* rows read from the input */
+	uint64_t scored, rejected;
+	struct {
+		int64_t line;
+		rows_reason reason;
+		char *why;
+	} shown[PLAN_SHOWN_REJECTS]; /* the first rejects of the sample */
+	size_t n_shown;
+} job_plan;
+
 /* Checks what run_job would do without writing anything: loads the model,
- * reads the input's header and first rows (up to sample_rows) and describes
- * the plan. *plan is malloc'd text for the caller to print and free. */
-int run_validate(const job_spec *spec, size_t sample_rows, char **plan, bf_error *err);
+ * reads the input's header and first rows (up to sample_rows), scores them
+ * and fills *plan (job_plan_free it, also on failure). */
+int run_validate(const job_spec *spec, size_t sample_rows, job_plan *plan, bf_error *err);
+void job_plan_free(job_plan *plan);
 
 #endif

@@ -8,7 +8,9 @@
 #include <stdio.h>
 
 #include "error.h"
+#include "model.h"
 #include "rows.h"
+#include "spec.h"
 
 /* Batch latencies in a log-scale histogram: bounded memory for any run. */
 #define REPORT_LAT_BUCKETS 2400   /* 1 us * 1.01^i, up to ~6 hours */
@@ -58,6 +60,34 @@ typedef struct report {
 	int blas_threads;
 	double usd_per_hour;
 } report;
+
+/* What a batch (or one thread's chunks of it) came to: rows scored and
+ * rejected by reason, result bytes before compression, text models'
+ * tokens, rows cut at the model's max length and squared sequence lengths
+ * (attention cost), and the time spent in each step. */
+typedef struct report_counts {
+	uint64_t scored, rejected, by[ROWS_N_REASONS];
+	uint64_t text_bytes, tokens, truncated;
+	double len_sq;
+	double t_parse, t_compute, t_format;
+} report_counts;
+
+/* Adds b's counts to a's. */
+void report_counts_add(report_counts *a, const report_counts *b);
+
+/* The run's lifecycle, in order. report_begin: the job as the spec says
+ * (before anything is opened); report_setup: once the model is loaded and
+ * the input opened; report_add_batch: per batch, in input order, with the
+ * model's floating-point operations for it (0 when unknown);
+ * report_input: the bytes read so far; report_end: the time split of the
+ * reader and writer threads, the output's header (written before any
+ * batch) and its size on disk. */
+void report_begin(report *r, const job_spec *spec);
+void report_setup(report *r, const model *m, int threads, size_t batch_rows, int input_zstd, int64_t input_size);
+void report_add_batch(report *r, uint64_t rows, const report_counts *c, double flops, double latency_ms);
+void report_input(report *r, uint64_t bytes_in, uint64_t bytes_raw, double wall_s);
+void report_end(report *r, double t_read, double t_write, uint64_t header_bytes, uint64_t output_bytes,
+		double wall_s);
 
 void report_add_latency(report *r, double ms);
 /* The q-quantile (0..1) of batch latency in ms (bucket upper bound), 0 when empty. */

@@ -53,6 +53,7 @@ typedef struct row_plan {
 	char **columns;          /* CSV: the header's names (n_columns); JSONL: NULL */
 	size_t n_columns;
 	int *input_col;          /* (n_inputs) CSV column index of each model input, -1 = none */
+	char **input_field;      /* (n_inputs) the name of the column or field each input reads */
 	char **level;            /* (n_inputs) indicator inputs: 1 when the column's text is this level; else NULL */
 	uint32_t *level_len;     /* (n_inputs) */
 	strmap *codes;           /* (n_inputs) features.categories: level text -> code; empty map = none */
@@ -72,6 +73,13 @@ typedef struct row_plan {
 	double missing_value;
 } row_plan;
 
+/* Builds the plan for the job's input: from its CSV header (header[0..len),
+ * the first record; NULL when input.csv.header is false: the columns are
+ * then the model's inputs in order) or, for JSON lines, from the keys
+ * wanted. A model input, id, included or text field the input lacks is
+ * BF_EINPUT saying what is missing and what there is. */
+int rows_plan_open(row_plan *p, const model *m, const job_spec *spec, const char *header, size_t header_len,
+		   bf_error *err);
 /* Builds the plan for a CSV input whose header is header[0..n] (already split
  * and unescaped). Every model input must have a column (via features.columns
  * renames); a missing one is BF_EINPUT listing what is missing and what is

@@ -111,7 +111,7 @@ static inline uint64_t csv_prefix_xor(uint64_t x)
 #endif
 }
 
-int csv_frame(const char *buf, size_t len, int at_eof, char quote, struct csv_frame *out)
+int csv_frame(const char *buf, size_t len, int at_eof, char quote, record_frame *out)
 {
 	const unsigned char *p = (const unsigned char *)buf;
 	uint64_t inq = 0; /* all ones while inside quotes at a block start */

@@ -109,7 +109,7 @@ static void table_parse(const char *buf, size_t len, char delim, char quote, tta
 	memset(t, 0, sizeof *t);
 	char *b = dup_exact(buf, len);
 	size_t pos = 0;
-	struct csv_frame fr;
+	record_frame fr;
 	while (csv_frame(b + pos, len - pos, 1, quote, &fr)) {
 		assert_true(fr.len <= fr.next);
 		assert_true(fr.next <= len - pos);
@@ -394,7 +394,7 @@ static void test_spectrum(void **state)
 
 /* ---- framing ---------------------------------------------------------- */
 
-static int frame_str(const char *s, size_t len, int at_eof, struct csv_frame *fr)
+static int frame_str(const char *s, size_t len, int at_eof, record_frame *fr)
 {
 	char *b = dup_exact(s, len);
 	memset(fr, 0xab, sizeof *fr);
@@ -407,7 +407,7 @@ static int frame_str(const char *s, size_t len, int at_eof, struct csv_frame *fr
 
 static void test_frame_crlf_and_lf(void **state)
 {
-	struct csv_frame fr;
+	record_frame fr;
 	assert_int_equal(FRAME("a,b\nc,d\n", 0, &fr), 1);
 	assert_int_equal(fr.len, 3);
 	assert_int_equal(fr.next, 4);
@@ -457,7 +457,7 @@ static void test_frame_empty_lines(void **state)
 	}
 	table_free(&t);
 
-	struct csv_frame fr;
+	record_frame fr;
 	assert_int_equal(FRAME("\n", 0, &fr), 1);
 	assert_int_equal(fr.len, 0);
 	assert_int_equal(fr.next, 1);
@@ -468,7 +468,7 @@ static void test_frame_empty_lines(void **state)
 
 static void test_frame_embedded_newlines(void **state)
 {
-	struct csv_frame fr;
+	record_frame fr;
 	assert_int_equal(FRAME("\"x\ny\r\nz\",w\nnext\n", 0, &fr), 1);
 	assert_int_equal(fr.len, 10);
 	assert_int_equal(fr.next, 11);
@@ -502,7 +502,7 @@ static void test_frame_embedded_newlines(void **state)
 
 static void test_frame_need_more_data(void **state)
 {
-	struct csv_frame fr;
+	record_frame fr;
 	assert_int_equal(FRAME("", 0, &fr), 0);
 	assert_int_equal(FRAME("", 1, &fr), 0);
 	assert_int_equal(FRAME("a,b", 0, &fr), 0);
@@ -531,7 +531,7 @@ static void test_frame_need_more_data(void **state)
 
 static void test_frame_eof_without_terminator(void **state)
 {
-	struct csv_frame fr;
+	record_frame fr;
 	assert_int_equal(FRAME("a,b", 1, &fr), 1);
 	assert_int_equal(fr.len, 3);
 	assert_int_equal(fr.next, 3);
@@ -554,7 +554,7 @@ static void test_frame_eof_without_terminator(void **state)
 }
 
 /* Byte at a time, the rule described at the top of csv.c. */
-static int ref_frame(const char *b, size_t len, int at_eof, char quote, struct csv_frame *o)
+static int ref_frame(const char *b, size_t len, int at_eof, char quote, record_frame *o)
 {
 	int in = 0;
 	size_t nl = 0;
@@ -610,7 +610,7 @@ static void test_frame_matches_reference(void **state)
 					buf[i] = q;
 		for (size_t start = 0; start <= len; start += 1 + rnd() % 7) {
 			for (int eof = 0; eof < 2; eof++) {
-				struct csv_frame a, b;
+				record_frame a, b;
 				memset(&a, 0, sizeof a);
 				memset(&b, 0, sizeof b);
 				char *w = dup_exact(buf + start, len - start);
@@ -719,7 +719,7 @@ static void test_split_quote_in_unquoted_field(void **state)
 	/* the framer's toggle rule lets an odd number of such quotes carry a
 	 * record past its LF; csv_split reports that, at the stray quote */
 	const char in[] = "h\n5\"10\n6\"2\n";
-	struct csv_frame fr;
+	record_frame fr;
 	assert_int_equal(frame_str(in + 2, sizeof in - 3, 0, &fr), 1);
 	assert_int_equal(fr.len, 8);
 	assert_int_equal(fr.newlines, 2);
@@ -753,7 +753,7 @@ static void test_split_unterminated_quote(void **state)
 
 	/* at EOF, frame hands over the rest; split reports it */
 	const char in[] = "x,\"abc\ndef";
-	struct csv_frame fr;
+	record_frame fr;
 	assert_int_equal(frame_str(in, sizeof in - 1, 1, &fr), 1);
 	assert_int_equal(fr.len, sizeof in - 1);
 	split_str(&s, in, fr.len, ',');
@@ -1049,7 +1049,7 @@ static void test_random_roundtrip(void **state)
 		 * and ask for more when csv_frame says so */
 		size_t avail = 0, pos = 0, r = 0, lfs = 0;
 		for (;;) {
-			struct csv_frame fr;
+			record_frame fr;
 			char *w = dup_exact(enc + pos, avail - pos);
 			int got = csv_frame(w, avail - pos, avail == n, '"', &fr);
 			free(w);

@@ -8,7 +8,97 @@
 #include <time.h>
 
 #include "json.h"
+#include "record.h"
 #include "sink.h"
+
+static double wall_clock(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+void report_counts_add(report_counts *a, const report_counts *b)
+{
+	a->scored += b->scored;
+	a->rejected += b->rejected;
+	for (int k = 0; k < ROWS_N_REASONS; k++)
+		a->by[k] += b->by[k];
+	a->text_bytes += b->text_bytes;
+	a->tokens += b->tokens;
+	a->truncated += b->truncated;
+	a->len_sq += b->len_sq;
+	a->t_parse += b->t_parse;
+	a->t_compute += b->t_compute;
+	a->t_format += b->t_format;
+}
+
+void report_begin(report *r, const job_spec *spec)
+{
+	memset(r, 0, sizeof *r);
+	snprintf(r->job, sizeof r->job, "%s", spec->name ? spec->name : "");
+	snprintf(r->version, sizeof r->version, "%s", BF_VERSION);
+	r->start_unix = wall_clock();
+	snprintf(r->model_kind, sizeof r->model_kind, "%s", spec->model.kind);
+	snprintf(r->model_path, sizeof r->model_path, "%s", spec->model.path);
+	snprintf(r->input_path, sizeof r->input_path, "%s", spec->input.path);
+	snprintf(r->input_format, sizeof r->input_format, "%s", record_format_get(spec->input.format)->name);
+	snprintf(r->output_path, sizeof r->output_path, "%s", spec->output.path);
+	snprintf(r->output_format, sizeof r->output_format, "%s", record_format_get(spec->output.format)->name);
+	snprintf(r->rejects_path, sizeof r->rejects_path, "%s", spec->rejects.path ? spec->rejects.path : "");
+	r->max_ratio = spec->rejects.max_ratio;
+	r->usd_per_hour = spec->cost.usd_per_hour;
+	r->input_size = -1;
+}
+
+void report_setup(report *r, const model *m, int threads, size_t batch_rows, int input_zstd, int64_t input_size)
+{
+	snprintf(r->model_sha256, sizeof r->model_sha256, "%s", m->sha256);
+	r->model_params = m->n_params;
+	r->threads = threads;
+	r->blas_threads = 1;
+	r->batch_rows = batch_rows;
+	r->text_model = m->text_input;
+	r->input_zstd = input_zstd;
+	r->input_size = input_size;
+}
+
+void report_add_batch(report *r, uint64_t rows, const report_counts *c, double flops, double latency_ms)
+{
+	r->batches++;
+	r->rows_read += rows;
+	r->output_bytes_raw += c->text_bytes;
+	r->tokens += c->tokens;
+	r->truncated_rows += c->truncated;
+	r->model_flops += flops;
+	r->rows_scored += c->scored;
+	r->rows_rejected += c->rejected;
+	for (int k = 0; k < ROWS_N_REASONS; k++)
+		r->rejected_by[k] += c->by[k];
+	r->t_parse_s += c->t_parse;
+	r->t_compute_s += c->t_compute;
+	r->t_format_s += c->t_format;
+	report_add_latency(r, latency_ms);
+}
+
+void report_input(report *r, uint64_t bytes_in, uint64_t bytes_raw, double wall_s)
+{
+	r->input_bytes = bytes_in;
+	r->input_bytes_raw = bytes_raw;
+	r->wall_s = wall_s;
+}
+
+void report_end(report *r, double t_read, double t_write, uint64_t header_bytes, uint64_t output_bytes,
+		double wall_s)
+{
+	r->output_bytes_raw += header_bytes;
+	r->rows_written = r->rows_scored;
+	r->t_read_s = t_read;
+	r->t_write_s = t_write;
+	r->output_bytes = output_bytes;
+	r->end_unix = wall_clock();
+	r->wall_s = wall_s;
+}
 
 void report_add_latency(report *r, double ms)
 {
@@ -191,7 +281,7 @@ int report_write(const report *r, const char *path, bf_error *err)
 	if (!text)
 		return bf_err_set(err, BF_ENOMEM, path, 0, 0, "out of memory");
 	sink *s;
-	int rc = sink_open(path, 0, &s, err);
+	int rc = sink_open(path, &s, err);
 	if (!rc) {
 		rc = sink_write(s, text, len, err);
 		if (rc)

@@ -1,4 +1,4 @@
-/* sink.c: atomic, optionally compressed output files; see sink.h. */
+/* sink.c: atomic output files and the zstd frames written to them; see sink.h. */
 #include "sink.h"
 
 #include <errno.h>
@@ -20,10 +20,9 @@ struct sink {
 	char *path;              /* final name */
 	char tmp[PATH_MAX];      /* temporary name, "" for stdout */
 	int slot;                /* index in open_tmp, -1 for stdout */
-	ZSTD_CCtx *cctx;
-	char *buf;               /* compressed (or plain) bytes waiting for write() */
+	char *buf;               /* bytes waiting for write() */
 	size_t buf_len;
-	uint64_t bytes_in, bytes_out;
+	uint64_t bytes_out;
 };
 
 /* Temporary names to remove if the process is interrupted. */
@@ -52,7 +51,7 @@ static int flush_buf(sink *s, bf_error *err)
 	return rc;
 }
 
-int sink_open(const char *path, int zstd_level, sink **out, bf_error *err)
+int sink_open(const char *path, sink **out, bf_error *err)
 {
 	*out = NULL;
 	sink *s = calloc(1, sizeof *s);
@@ -89,43 +88,12 @@ int sink_open(const char *path, int zstd_level, sink **out, bf_error *err)
 				break;
 			}
 	}
-	if (zstd_level > 0) {
-		s->cctx = ZSTD_createCCtx();
-		if (!s->cctx) {
-			sink_abort(s);
-			return bf_err_set(err, BF_ENOMEM, path, 0, 0, "out of memory");
-		}
-		ZSTD_CCtx_setParameter(s->cctx, ZSTD_c_compressionLevel, zstd_level);
-		ZSTD_CCtx_setParameter(s->cctx, ZSTD_c_checksumFlag, 1);
-	}
 	*out = s;
 	return BF_OK;
 }
 
-static int compress(sink *s, const void *data, size_t len, ZSTD_EndDirective mode, bf_error *err)
-{
-	ZSTD_inBuffer in = {data, len, 0};
-	for (;;) {
-		ZSTD_outBuffer ob = {s->buf, SINK_BUF, s->buf_len};
-		size_t left = ZSTD_compressStream2(s->cctx, &ob, &in, mode);
-		if (ZSTD_isError(left))
-			return bf_err_set(err, BF_EOUTPUT, s->path, 0, 0, "zstd: %s", ZSTD_getErrorName(left));
-		s->buf_len = ob.pos;
-		if (s->buf_len == SINK_BUF || (mode == ZSTD_e_end && left)) {
-			int rc = flush_buf(s, err);
-			if (rc)
-				return rc;
-		}
-		if (mode == ZSTD_e_end ? left == 0 : in.pos == in.size)
-			return BF_OK;
-	}
-}
-
 int sink_write(sink *s, const void *data, size_t len, bf_error *err)
 {
-	s->bytes_in += len;
-	if (s->cctx)
-		return compress(s, data, len, ZSTD_e_continue, err);
 	if (s->buf_len + len > SINK_BUF) {
 		int rc = flush_buf(s, err);
 		if (rc)
@@ -142,7 +110,6 @@ static void release(sink *s)
 {
 	if (s->slot >= 0)
 		open_used[s->slot] = 0;
-	ZSTD_freeCCtx(s->cctx);
 	free(s->buf);
 	free(s->path);
 	free(s);
@@ -150,9 +117,7 @@ static void release(sink *s)
 
 int sink_commit(sink *s, bf_error *err)
 {
-	int rc = s->cctx ? compress(s, NULL, 0, ZSTD_e_end, err) : BF_OK;
-	if (!rc)
-		rc = flush_buf(s, err);
+	int rc = flush_buf(s, err);
 	if (s->is_stdout) {
 		release(s);
 		return rc;
@@ -180,12 +145,53 @@ void sink_abort(sink *s)
 	release(s);
 }
 
-uint64_t sink_bytes_in(const sink *s) { return s->bytes_in; }
-uint64_t sink_bytes_out(const sink *s) { return s->bytes_out + s->buf_len; }
+uint64_t sink_bytes(const sink *s) { return s->bytes_out + s->buf_len; }
 
 void sink_cleanup_all(void)
 {
 	for (int i = 0; i < SINK_MAX_OPEN; i++)
 		if (open_used[i])
 			unlink(open_tmp[i]);
+}
+
+/* ---- zstd frames ----------------------------------------------------------- */
+
+ZSTD_CCtx *sink_frame_context(int level)
+{
+	ZSTD_CCtx *c = ZSTD_createCCtx();
+	if (c) {
+		ZSTD_CCtx_setParameter(c, ZSTD_c_compressionLevel, level);
+		ZSTD_CCtx_setParameter(c, ZSTD_c_checksumFlag, 1);
+	}
+	return c;
+}
+
+int sink_frame(ZSTD_CCtx *cctx, const tbuf *parts, size_t n, tbuf *out)
+{
+	size_t total = 0;
+	out->len = 0;
+	for (size_t k = 0; k < n; k++)
+		total += parts[k].len;
+	if (!total)
+		return 0;
+	size_t bound = ZSTD_compressBound(total);
+	if (tbuf_reserve(out, bound))
+		return -1;
+	ZSTD_outBuffer ob = {out->p, bound, 0};
+	for (size_t k = 0; k < n; k++) {
+		ZSTD_inBuffer ib = {parts[k].p, parts[k].len, 0};
+		while (ib.pos < ib.size)
+			if (ZSTD_isError(ZSTD_compressStream2(cctx, &ob, &ib, ZSTD_e_continue)))
+				return -1;
+	}
+	ZSTD_inBuffer none = {NULL, 0, 0};
+	for (;;) {
+		size_t left = ZSTD_compressStream2(cctx, &ob, &none, ZSTD_e_end);
+		if (ZSTD_isError(left))
+			return -1;
+		if (!left)
+			break;
+	}
+	out->len = ob.pos;
+	return 0;
 }

@@ -20,6 +20,7 @@
 #include <yaml.h>
 
 #include "model.h"
+#include "record.h"
 
 #define SPEC_MAX_DEPTH 32   /* deeper than any valid spec; bounds the recursion */
 #define SPEC_SET "--set"    /* the file name that errors in overrides carry */
@@ -1357,37 +1358,14 @@ static int spec_check_task(const spec_check *c, const model_kind *kind, spec_nod
 
 /* ---- defaults that depend on other keys --------------------------------- */
 
-/* The length of path without a trailing ".zst". */
-static size_t spec_strip_zst(const char *path)
-{
-	size_t n = strlen(path);
-	return spec_ends_with(path, n, ".zst") ? n - 4 : n;
-}
-
-static spec_format spec_format_of(const char *path)
-{
-	size_t n = spec_strip_zst(path);
-	if (spec_ends_with(path, n, ".csv"))
-		return SPEC_FORMAT_CSV;
-	if (spec_ends_with(path, n, ".jsonl") || spec_ends_with(path, n, ".ndjson"))
-		return SPEC_FORMAT_JSONL;
-	return SPEC_FORMAT_AUTO;
-}
-
 /* "<output stem><suffix>", or "<name><suffix>" when the output is stdout. */
 static char *spec_beside_output(const job_spec *s, const char *suffix)
 {
 	const char *out = s->output.path;
 	if (!strcmp(out, "-"))
 		return spec_concat(s->name, suffix);
-	size_t n = spec_strip_zst(out);
-	static const char *const exts[] = {".jsonl", ".ndjson", ".csv"};
-	for (size_t i = 0; i < sizeof exts / sizeof *exts; i++) {
-		if (spec_ends_with(out, n, exts[i])) {
-			n -= strlen(exts[i]);
-			break;
-		}
-	}
+	size_t n;
+	record_format_of_path(out, &n);
 	size_t ns = strlen(suffix);
 	char *p = malloc(n + ns + 1);
 	if (p) {
@@ -1422,7 +1400,7 @@ static int spec_finish(const spec_check *c)
 			return bf_err_set(c->err, BF_ESPEC, m->file, m->line, m->column,
 					  "'input.format' must be set when 'input.path' is '-' (stdin); "
 					  "expected csv or jsonl");
-		if (!(s->input.format = spec_format_of(s->input.path))) {
+		if (!(s->input.format = record_format_of_path(s->input.path, NULL))) {
 			spec_quote(s->input.path, strlen(s->input.path), quoted, sizeof quoted);
 			return bf_err_set(c->err, BF_ESPEC, m->file, m->line, m->column,
 					  "'input.path' must end in .csv, .jsonl or .ndjson (optionally "
@@ -1431,7 +1409,7 @@ static int spec_finish(const spec_check *c)
 	}
 
 	if (s->output.format == SPEC_FORMAT_AUTO) {
-		spec_format f = strcmp(s->output.path, "-") ? spec_format_of(s->output.path) : 0;
+		spec_format f = strcmp(s->output.path, "-") ? record_format_of_path(s->output.path, NULL) : 0;
 		s->output.format = f ? f : SPEC_FORMAT_JSONL;
 	}
 	if (s->output.zstd < 0)

@@ -233,7 +233,9 @@ static char *render(const report *r, size_t *len)
 			fprintf(f, ", \"model_gflop\": ");
 			put_num(f, r->model_flops / 1e9);
 			fprintf(f, ", \"gflop_per_s_compute\": ");
-			put_num(f, r->t_compute_s > 0 ? r->model_flops / 1e9 / r->t_compute_s : 0);
+			/* over the compute seconds per thread: the rate of all threads together */
+			double per_thread = r->t_compute_s / (r->threads > 0 ? r->threads : 1);
+			put_num(f, per_thread > 0 ? r->model_flops / 1e9 / per_thread : 0);
 		}
 		fprintf(f, "},\n");
 	}

@@ -3,6 +3,7 @@
  *   0 success; 1 finished but rejects exceeded rejects.max_ratio;
  *   2 usage or spec error (nothing written); 3 model, input or output error;
  *   130 interrupted (partial output removed). */
+#include <errno.h>
 #include <getopt.h>
 #include <malloc.h>
 #include <signal.h>
@@ -321,10 +322,6 @@ static int cmd_run(int argc, char **argv)
 			code = EXIT_REJECTS;
 		}
 	}
-	if (strcmp(spec.output.path, "-") == 0 && (fflush(stdout) != 0 || ferror(stdout))) {
-		fprintf(stderr, "binfer: error writing standard output\n");
-		code = EXIT_RUN;
-	}
 	spec_free(&spec);
 	return code;
 }
@@ -484,11 +481,18 @@ static int cmd_help(int argc, char **argv)
 	return EXIT_USAGE;
 }
 
-int main(int argc, char **argv)
+/* What every command ends with: what it printed must have reached
+ * standard output (a full disk is an error, not a success). */
+static int close_stdout(int code)
 {
-	/* A fixed mmap threshold: glibc's adaptive one lets freed batch-sized
-	 * buffers come back from the heap, which then never shrinks. */
-	mallopt(M_MMAP_THRESHOLD, 512 * 1024);
+	if (fflush(stdout) == 0 && !ferror(stdout) && fclose(stdout) == 0)
+		return code;
+	fprintf(stderr, "binfer: cannot write standard output: %s\n", strerror(errno));
+	return code == EXIT_OK || code == EXIT_REJECTS ? EXIT_RUN : code;
+}
+
+static int dispatch(int argc, char **argv)
+{
 	if (argc < 2) {
 		fputs(usage_main, stderr);
 		return EXIT_USAGE;
@@ -502,4 +506,12 @@ int main(int argc, char **argv)
 			return commands[i].fn(argc - 1, argv + 1);
 	fprintf(stderr, "binfer: unknown command '%s'\n%s", argv[1], usage_main);
 	return EXIT_USAGE;
+}
+
+int main(int argc, char **argv)
+{
+	/* A fixed mmap threshold: glibc's adaptive one lets freed batch-sized
+	 * buffers come back from the heap, which then never shrinks. */
+	mallopt(M_MMAP_THRESHOLD, 512 * 1024);
+	return close_stdout(dispatch(argc, argv));
 }

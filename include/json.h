@@ -46,7 +46,14 @@ struct json_member {
 	json_value value;
 };
 
+typedef enum json_error_kind {
+	JSON_ERROR_SYNTAX,     /* not JSON (RFC 8259) */
+	JSON_ERROR_UTF8,       /* a string is not valid UTF-8 */
+	JSON_ERROR_NOMEM,      /* the arena could not grow */
+} json_error_kind;
+
 typedef struct json_error {
+	json_error_kind kind;
 	size_t offset;         /* byte offset of the problem in the text */
 	int64_t line;          /* 1-based line in the text */
 	int64_t column;        /* 1-based byte column */

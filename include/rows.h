@@ -27,10 +27,11 @@ typedef enum rows_reason {
 	ROWS_TOO_LONG,      /* record over input.max_record_bytes */
 	ROWS_MISSING,       /* missing value where the model has no rule for it */
 	ROWS_BAD_SCORE,     /* the model gave a non-finite result */
-	ROWS_N_REASONS
+	ROWS_N_REASONS,
+	ROWS_NOMEM = ROWS_N_REASONS, /* not a reject: out of memory parsing the row, the run stops */
 } rows_reason;
 
-/* The name written to rejects and the report for each reason. */
+/* The name written to rejects and the report for each reason (not ROWS_NOMEM). */
 extern const char *const rows_reason_name[ROWS_N_REASONS];
 
 typedef enum rows_value_kind {

@@ -21,6 +21,7 @@
 #include <string.h>
 
 #include "fasttext.h"
+#include "model.h"
 
 #define DIR_DATA "testdata/fasttext/"
 #define DIR_FUZZ "testdata/fuzz/fasttext/"
@@ -743,6 +744,36 @@ static void test_describe(void **state)
 	free(data);
 }
 
+/* The backend loads a model from memory as from its file (model_load_mem
+ * once said "a fasttext model is a folder"), with its options, and tags a
+ * text the same either way. */
+static void test_backend_from_memory(void **state)
+{
+	char path[] = DIR_DATA "softmax_bigram.bin";
+	size_t len;
+	char *data = read_all(path, &len);
+	model *mem, *file;
+	bf_error err = {0};
+	ft_options opt = {.top_k = 3};
+	assert_int_equal(model_load_mem("fasttext", path, data, len, &opt, &mem, &err), BF_OK);
+	assert_int_equal(model_load("fasttext", path, &opt, &file, &err), BF_OK);
+	assert_int_equal(mem->n_outputs, 7);
+	assert_int_equal(mem->task, MODEL_TASK_TAGS);
+	assert_string_equal(mem->sha256, file->sha256);
+	text_span t = {"library for reading and writing json files", 42};
+	double a[7], b[7];
+	arena ar;
+	arena_init(&ar, 1 << 16);
+	assert_int_equal(mem->backend->predict_text(mem, &t, 1, a, &ar), 0);
+	assert_int_equal(file->backend->predict_text(file, &t, 1, b, &ar), 0);
+	assert_memory_equal(a, b, sizeof a);
+	assert_true(a[0] >= 0 && a[1] > 0 && a[1] <= 1);
+	arena_free(&ar);
+	model_free(mem);
+	model_free(file);
+	free(data);
+}
+
 /* The inputs the fuzzer saved (testdata/fuzz/fasttext/): each loads or fails
  * cleanly, and a loaded one predicts. */
 static void test_fuzz_regressions(void **state)
@@ -813,6 +844,7 @@ int main(void)
 		cmocka_unit_test(test_truncated_ftz),
 		cmocka_unit_test(test_truncated_qout),
 		cmocka_unit_test(test_describe),
+		cmocka_unit_test(test_backend_from_memory),
 		cmocka_unit_test(test_fuzz_regressions),
 	};
 	size_t nf = sizeof fixed / sizeof *fixed;

@@ -38,6 +38,8 @@ static int parse_rows(run *r, batch *b, size_t lo, size_t hi, arena *a)
 			reason = rows_parse(&r->plan, b->buf + b->off[i], b->rlen[i], b->x + i * ni, &b->id[i],
 					    b->incl + i * ninc, a, why, WHY_MAX);
 		}
+		if (reason == ROWS_NOMEM)
+			return 1;
 		if (reason && m->text_input)
 			b->text[i] = (text_span){"", 0};
 		b->reason[i] = (uint8_t)reason;

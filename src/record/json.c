@@ -49,18 +49,23 @@ static void json_where(const char *text, size_t offset, json_error *err)
 	err->column = (int64_t)(offset - bol) + 1;
 }
 
-__attribute__((cold, format(printf, 3, 4)))
-static int json_fail(json_parser *P, const char *at, const char *fmt, ...)
+__attribute__((cold, format(printf, 4, 5)))
+static int json_fail_as(json_parser *P, json_error_kind kind, const char *at, const char *fmt, ...)
 {
 	if (!P->err)
 		return -1;
 	json_where(P->text, (size_t)(at - P->text), P->err);
+	P->err->kind = kind;
 	va_list ap;
 	va_start(ap, fmt);
 	vsnprintf(P->err->message, sizeof P->err->message, fmt, ap);
 	va_end(ap);
 	return -1;
 }
+
+#define json_fail(P, at, ...) json_fail_as(P, JSON_ERROR_SYNTAX, at, __VA_ARGS__)
+#define json_fail_utf8(P, at, ...) json_fail_as(P, JSON_ERROR_UTF8, at, __VA_ARGS__)
+#define json_fail_nomem(P, at) json_fail_as(P, JSON_ERROR_NOMEM, at, "out of memory")
 
 /* Quotes byte c for a message: 'x', '\n', '\xff'. */
 static void json_describe(unsigned char c, char out[8])
@@ -191,8 +196,8 @@ static int json_utf8_len(json_parser *P, const char *p)
 	int n;
 	if (c < 0xc2) {
 		if (c >= 0xc0)
-			return json_fail(P, p, "overlong UTF-8 encoding in string");
-		return json_fail(P, p, "invalid UTF-8 byte 0x%02x in string", c);
+			return json_fail_utf8(P, p, "overlong UTF-8 encoding in string");
+		return json_fail_utf8(P, p, "invalid UTF-8 byte 0x%02x in string", c);
 	} else if (c < 0xe0) {
 		n = 2;
 	} else if (c < 0xf0) {
@@ -200,17 +205,17 @@ static int json_utf8_len(json_parser *P, const char *p)
 	} else if (c < 0xf5) {
 		n = 4;
 	} else {
-		return json_fail(P, p, "invalid UTF-8 byte 0x%02x in string", c);
+		return json_fail_utf8(P, p, "invalid UTF-8 byte 0x%02x in string", c);
 	}
 	for (int i = 1; i < n; i++)
 		if (i >= avail || (s[i] & 0xc0) != 0x80)
-			return json_fail(P, p, "truncated UTF-8 sequence in string");
+			return json_fail_utf8(P, p, "truncated UTF-8 sequence in string");
 	if ((c == 0xe0 && s[1] < 0xa0) || (c == 0xf0 && s[1] < 0x90))
-		return json_fail(P, p, "overlong UTF-8 encoding in string");
+		return json_fail_utf8(P, p, "overlong UTF-8 encoding in string");
 	if (c == 0xed && s[1] >= 0xa0)
-		return json_fail(P, p, "UTF-8 encoded surrogate in string");
+		return json_fail_utf8(P, p, "UTF-8 encoded surrogate in string");
 	if (c == 0xf4 && s[1] >= 0x90)
-		return json_fail(P, p, "UTF-8 code point above U+10FFFF in string");
+		return json_fail_utf8(P, p, "UTF-8 code point above U+10FFFF in string");
 	return n;
 }
 
@@ -231,7 +236,7 @@ static int json_parse_string(json_parser *P, const char **pp, const char **out,
 		if (n > UINT32_MAX)
 			return json_fail(P, quote, "string longer than 4 GiB");
 		if (!(buf = arena_alloc(P->a, n + 1)))
-			return json_fail(P, quote, "out of memory");
+			return json_fail_nomem(P, quote);
 		memcpy(buf, start, n);
 		buf[n] = '\0';
 		*out = buf;
@@ -247,7 +252,7 @@ static int json_parse_string(json_parser *P, const char **pp, const char **out,
 		q += *q == '\\' && end - q >= 2 ? 2 : 1;
 	size_t cap = (size_t)(q - start);
 	if (!(buf = arena_alloc(P->a, cap + 1)))
-		return json_fail(P, quote, "out of memory");
+		return json_fail_nomem(P, quote);
 	memcpy(buf, start, (size_t)(p - start));
 	char *o = buf + (p - start);
 
@@ -593,7 +598,7 @@ have_value:
 
 item: /* p is at the next array item */
 	if (!(m = json_push(&P))) {
-		json_fail(&P, p, "out of memory");
+		json_fail_nomem(&P, p);
 		goto fail;
 	}
 	m->key = NULL;
@@ -602,7 +607,7 @@ item: /* p is at the next array item */
 
 member: /* p is at the opening quote of a key */
 	if (!(m = json_push(&P))) {
-		json_fail(&P, p, "out of memory");
+		json_fail_nomem(&P, p);
 		goto fail;
 	}
 	if (json_parse_string(&P, &p, &m->key, &m->key_len))
@@ -628,7 +633,7 @@ close_array: { /* p is at ']' */
 	if (n) {
 		json_value *items = arena_alloc(a, n * sizeof *items);
 		if (!items) {
-			json_fail(&P, f->start, "out of memory");
+			json_fail_nomem(&P, f->start);
 			goto fail;
 		}
 		const json_member *src = P.scratch + f->base;
@@ -656,7 +661,7 @@ close_object: { /* p is at '}' */
 	if (n) {
 		json_member *members = arena_alloc(a, n * sizeof *members);
 		if (!members) {
-			json_fail(&P, f->start, "out of memory");
+			json_fail_nomem(&P, f->start);
 			goto fail;
 		}
 		memcpy(members, P.scratch + f->base, n * sizeof *members);
@@ -677,7 +682,7 @@ finish:
 	}
 	json_value *root = arena_alloc(a, sizeof *root);
 	if (!root) {
-		json_fail(&P, text, "out of memory");
+		json_fail_nomem(&P, text);
 		goto fail;
 	}
 	*root = v;

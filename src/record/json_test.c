@@ -430,6 +430,10 @@ static void test_errors(void **state)
 	for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
 		memset(&e, 0, sizeof e);
 		assert_int_equal(parse(a, cases[i].text, &v, &e), -1);
+		/* the kind of error is set, not read from the message */
+		json_error_kind kind = strstr(cases[i].message, "UTF-8") ? JSON_ERROR_UTF8 : JSON_ERROR_SYNTAX;
+		if (e.kind != kind)
+			fail_msg("case %zu: error kind %d, want %d", i, (int)e.kind, (int)kind);
 		if (strcmp(e.message, cases[i].message) != 0 ||
 		    e.line != cases[i].line || e.column != cases[i].column)
 			fail_msg("case %zu: got %lld:%lld '%s', want %lld:%lld '%s'", i,
@@ -439,6 +443,20 @@ static void test_errors(void **state)
 	}
 	/* err may be NULL */
 	assert_int_equal(parse(a, "[", &v, NULL), -1);
+}
+
+/* An arena that cannot grow is an out-of-memory error, not a syntax one. */
+static void test_out_of_memory(void **state)
+{
+	arena tiny;
+	arena_init(&tiny, (size_t)1 << 46); /* no block of 64 TiB is ever given */
+	json_value *v;
+	json_error e;
+	memset(&e, 0, sizeof e);
+	assert_int_equal(json_parse("{\"a\": [1, 2]}", 13, &tiny, &v, &e), -1);
+	assert_int_equal(e.kind, JSON_ERROR_NOMEM);
+	assert_string_equal(e.message, "out of memory");
+	arena_free(&tiny);
 }
 
 static void test_escape(void **state)
@@ -467,6 +485,14 @@ static void test_escape(void **state)
 	assert_memory_equal(v->u.string, in, sizeof in - 1);
 }
 
+/* Under ASan, a malloc that cannot be served returns NULL, as it does
+ * without it: the out-of-memory tests need that. */
+const char *__asan_default_options(void);
+const char *__asan_default_options(void)
+{
+	return "allocator_may_return_null=1";
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -481,6 +507,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_depth, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_errors, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_escape, setup, teardown),
+		cmocka_unit_test(test_out_of_memory),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -142,7 +142,7 @@ static rows_reason csv_record(const row_plan *p, const char *rec, size_t len, cs
 	*fields = f;
 	if (!f || !buf) {
 		snprintf(why, why_size, "out of memory");
-		return ROWS_TOO_LONG;
+		return ROWS_NOMEM;
 	}
 	csv_error cerr;
 	int64_t n = csv_split(rec, len, p->delimiter, '"', f, cap, buf, &cerr);
@@ -323,7 +323,7 @@ static rows_reason json_record(const row_plan *p, const char *rec, size_t len, j
 	json_error jerr;
 	if (json_parse(rec, len, scratch, root, &jerr) < 0) {
 		snprintf(why, why_size, "%s (at byte %zu)", jerr.message, jerr.offset + 1);
-		return strstr(jerr.message, "UTF-8") ? ROWS_BAD_UTF8 : ROWS_BAD_JSON;
+		return jerr.kind == JSON_ERROR_NOMEM ? ROWS_NOMEM : jerr.kind == JSON_ERROR_UTF8 ? ROWS_BAD_UTF8 : ROWS_BAD_JSON;
 	}
 	if ((*root)->type != JSON_OBJECT) {
 		snprintf(why, why_size, "expected a JSON object, found %s", json_type_name((*root)->type));
@@ -393,7 +393,7 @@ static rows_reason join_text(const row_plan *p, text_span *parts, text_span *tex
 	char *buf = arena_alloc(scratch, total + 1);
 	if (!buf) {
 		snprintf(why, why_size, "out of memory");
-		return ROWS_TOO_LONG;
+		return ROWS_NOMEM;
 	}
 	size_t o = 0;
 	for (size_t k = 0; k < p->n_text; k++) {
@@ -416,7 +416,7 @@ rows_reason rows_parse_text(const row_plan *p, const char *rec, size_t len, text
 	text_span *parts = arena_alloc(scratch, (p->n_text + 1) * sizeof *parts);
 	if (!parts) {
 		snprintf(why, why_size, "out of memory");
-		return ROWS_TOO_LONG;
+		return ROWS_NOMEM;
 	}
 	for (size_t k = 0; k < p->n_text; k++)
 		join_piece(parts, k, "", 0);

@@ -532,6 +532,36 @@ static void test_jsonl_plans(void **state)
 	rows_plan_free(&p);
 }
 
+/* Out of memory while parsing a row is ROWS_NOMEM, which stops the run
+ * (exit 3), never a reject such as too_long. */
+static void test_out_of_memory(void **state)
+{
+	arena tiny;
+	arena_init(&tiny, (size_t)1 << 46); /* no block of 64 TiB is ever given */
+	job_spec s;
+	row_plan p;
+	char why[256];
+	double x[3];
+	rows_value id, incl[1];
+	plan_usual(&p, &s);
+	static const char csv[] = "r1,1,\"2\",a,n";
+	assert_int_equal(rows_parse(&p, csv, sizeof csv - 1, x, &id, incl, &tiny, why, sizeof why), ROWS_NOMEM);
+	rows_plan_free(&p);
+	plan_jsonl(&p, &s);
+	static const char json[] = "{\"x1\": 1, \"x2\": 2, \"c\": \"a\"}";
+	assert_int_equal(rows_parse(&p, json, sizeof json - 1, x, &id, incl, &tiny, why, sizeof why), ROWS_NOMEM);
+	rows_plan_free(&p);
+	arena_free(&tiny);
+}
+
+/* Under ASan, a malloc that cannot be served returns NULL, as it does
+ * without it: the out-of-memory test needs that. */
+const char *__asan_default_options(void);
+const char *__asan_default_options(void)
+{
+	return "allocator_may_return_null=1";
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -549,6 +579,7 @@ int main(void)
 		cmocka_unit_test(test_jsonl_bad_records),
 		cmocka_unit_test(test_jsonl_duplicate_keys),
 		cmocka_unit_test(test_jsonl_plans),
+		cmocka_unit_test(test_out_of_memory),
 	};
 	return cmocka_run_group_tests_name("rows", tests, setup, teardown);
 }

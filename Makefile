@@ -2,6 +2,8 @@
 #   make            build ./binfer
 #   make test       install missing Debian packages, build, run unit + end-to-end tests
 #   make asan       the same tests under AddressSanitizer + UndefinedBehaviorSanitizer
+#   make portable   the same tests built for any x86-64 (no AVX2 paths)
+#   make fuzz       the libFuzzer targets (clang); fuzz-smoke runs each briefly
 #   make bench      benchmarks against the tools a user would otherwise run
 #   make demo       run the demo job in configs/ on shipped data
 
@@ -37,7 +39,7 @@ ifneq ($(DUP_NAMES),)
 $(error source files share a name (ar would keep one): $(DUP_NAMES))
 endif
 
-.PHONY: all deps test unit e2e asan bench demo clean
+.PHONY: all deps test unit e2e asan portable fuzz fuzz-smoke bench demo clean
 
 all: binfer
 
@@ -86,6 +88,45 @@ asan: deps
 		LDFLAGS="-fsanitize=address,undefined" build-asan/binfer tests-built
 	@ASAN_OPTIONS=detect_leaks=1 scripts/test/run_tests.sh build-asan
 
+# The whole suite on a build for any x86-64 CPU (no AVX2): the portable
+# fallbacks stay correct.
+PORTABLE_ARCH ?= -march=x86-64-v2
+portable: deps
+	@$(MAKE) --no-print-directory BUILD=build-portable ARCH="$(PORTABLE_ARCH)" build-portable/binfer tests-built
+	@scripts/test/run_tests.sh build-portable
+
+# libFuzzer targets (src/*/*_fuzz.c), built with clang and sanitizers into
+# build-fuzz/; `make fuzz-smoke` runs each for FUZZ_SECONDS on its corpus.
+FUZZ_CC      ?= clang
+FUZZ_BUILD   := build-fuzz
+FUZZ_SECONDS ?= 10
+FUZZ_CFLAGS  := -std=c11 -D_GNU_SOURCE -O1 -g -fno-omit-frame-pointer -ffp-contract=off $(ARCH) \
+		-Wall -Wno-unused-parameter -Iinclude -I/usr/include/$(MULTIARCH)/openblas-openmp \
+		-DBF_VERSION='"$(VERSION)"' -fsanitize=address,undefined -fno-sanitize-recover=undefined
+# the pipeline (OpenMP) is no fuzz target's business
+FUZZ_LIB_OBJ := $(patsubst %.c,$(FUZZ_BUILD)/%.o,$(filter-out src/pipeline/%,$(LIB_SRC)))
+FUZZ_BINS    := $(FUZZ_SRC:src/%.c=$(FUZZ_BUILD)/%)
+
+$(FUZZ_BUILD)/src/%.o: src/%.c $(HEADERS)
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c -o $@ $<
+
+$(FUZZ_BUILD)/libfuzz.a: $(FUZZ_LIB_OBJ)
+	rm -f $@
+	ar rcs $@ $^
+
+$(FUZZ_BUILD)/%_fuzz: src/%_fuzz.c $(FUZZ_BUILD)/libfuzz.a $(HEADERS)
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< $(FUZZ_BUILD)/libfuzz.a \
+		-L$(BLAS_DIR) -Wl,-rpath,$(BLAS_DIR) -lopenblas -lzstd -lyaml -lutf8proc -lm -lpthread
+
+fuzz:
+	@scripts/install_deps.sh fuzz
+	@$(MAKE) --no-print-directory $(FUZZ_BINS)
+
+fuzz-smoke: fuzz
+	@scripts/test/fuzz.sh $(FUZZ_BUILD) $(FUZZ_SECONDS)
+
 bench: all $(BUILD)/bench_score
 	@scripts/bench.sh
 
@@ -100,4 +141,4 @@ demo: deps
 	@echo "first results:" && zstd -dc build/demo/scores.jsonl.zst | head -3
 
 clean:
-	rm -rf build build-asan binfer
+	rm -rf build build-asan build-portable build-fuzz binfer

@@ -1,16 +1,15 @@
-/* fuzz_fasttext.c: libFuzzer target for the fastText backend. An input that
- * starts with fastText's magic number is a model file: ft_load, and when the
- * mutated file still loads, ft_tokenize + ft_predict on a few lines. Any
- * other input is a line of text, tokenized and predicted with the models of
- * testdata/fasttext/ (loaded once; run from the repository root).
+/* fasttext_fuzz.c: libFuzzer target for the fastText backend. An input
+ * that starts with fastText's magic number is a model file: ft_load, and
+ * when the mutated file still loads, ft_tokenize + ft_predict on a few
+ * lines. Any other input is a line of text, tokenized and predicted with
+ * the models of testdata/fasttext/ (loaded once; run from the repository
+ * root). Built by `make fuzz`, run briefly by `make fuzz-smoke`:
+ *   build-fuzz/fasttext/fasttext_fuzz -max_len=65536 NEW_DIR testdata/fuzz/fasttext
+ * Inputs that crashed, once fixed, go to testdata/fuzz/fasttext/, where
+ * fasttext_test.c loads them.
  *
- *   clang -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined -Iinclude \
- *       scripts/fuzz_fasttext.c src/model/fasttext.c src/util/error.c -lm -o build/fuzz_fasttext
- *   build/fuzz_fasttext -max_len=65536 CORPUS_DIR testdata/fuzz/fasttext
- *
- * Seeds: small models from `fasttext supervised` (see scripts/make_fasttext_testdata.sh
- * for the options) and a few lines of text. Inputs that crashed, once fixed, go
- * to testdata/fuzz/fasttext/, where src/model/fasttext_test.c loads them. */
+ * corpus: testdata/fuzz/fasttext
+ * max_len: 65536 */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>

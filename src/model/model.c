@@ -95,7 +95,7 @@ int model_load(const char *kind, const char *path, const void *opts, model **out
 	int rc = bf_map_file(path, "model file", BF_EMODEL, &map, err);
 	if (rc)
 		return rc;
-	model_file f = {path, 0, map.data, map.size};
+	model_file f = {path, 0, map.data ? map.data : "", map.size}; /* an empty file maps to NULL */
 	rc = load_file(k, &f, opts, out, err);
 	if (!rc && (*out)->keeps_file) {
 		(*out)->map = map.data;

@@ -1,4 +1,8 @@
-/* libFuzzer target for lgb_load + lgb_margin_ref. */
+/* lightgbm_fuzz.c: libFuzzer target for lgb_load + lgb_margin_ref: a
+ * LightGBM text model that loads is scored on a few rows of edge values.
+ *
+ * corpus: testdata/fixtures/treelite/toy_categorical testdata/fixtures/treelite/lightgbm_constant_tree testdata/fuzz/trees
+ * max_len: 200000 */
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>

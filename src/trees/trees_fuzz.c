@@ -1,22 +1,15 @@
-/* fuzz_trees.c: libFuzzer target that checks the fast tree evaluator
+/* trees_fuzz.c: libFuzzer target that checks the fast tree evaluator
  * (trees.c: its layouts, the fixed-depth walk and, with AVX2, the vector
  * walk) against the reference evaluators on mutated models. An input is an
  * XGBoost model (JSON, UBJSON or legacy binary), or a LightGBM text model
  * when it starts with "tree\n". Whatever loads is scored on 70 rows (a
  * 64-row block and a tail) drawn from its own thresholds, NaN, +/-inf and
  * category codes; every margin must equal the reference's bit for bit.
+ * Inputs that failed, once fixed, go to testdata/fuzz/trees/, where
+ * trees_test.c scores them.
  *
- *   clang -std=c11 -D_GNU_SOURCE -g -O1 -march=native -ffp-contract=off -fopenmp \
- *       -fsanitize=fuzzer,address,undefined -Iinclude \
- *       -I/usr/include/x86_64-linux-gnu/openblas-openmp scripts/fuzz_trees.c \
- *       $(find src/model src/util src/record -name '*.c' ! -name '*_test.c') \
- *       -L/usr/lib/x86_64-linux-gnu/openblas-openmp -lzstd -lutf8proc -lopenblas -lm \
- *       -o build/fuzz_trees
- *   build/fuzz_trees -max_len=200000 CORPUS_DIR testdata/trees testdata/fuzz/xgboost \
- *       testdata/fixtures/treelite/toy_categorical
- *
- * Inputs that failed, once fixed, go to testdata/fuzz/xgboost/ (or
- * lightgbm/), where src/model/trees_test.c scores them. */
+ * corpus: testdata/fuzz/trees testdata/fuzz/xgboost testdata/fixtures/treelite/toy_categorical
+ * max_len: 200000 */
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>

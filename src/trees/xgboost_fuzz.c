@@ -1,4 +1,9 @@
-/* libFuzzer target for xgb_load + xgb_margin_ref. */
+/* xgboost_fuzz.c: libFuzzer target for xgb_load + xgb_margin_ref: an
+ * XGBoost model (JSON, UBJSON or legacy binary) that loads is scored on a
+ * few rows of edge values.
+ *
+ * corpus: testdata/fuzz/xgboost testdata/fixtures/treelite/xgb_toy_categorical testdata/fixtures/treelite/mushroom
+ * max_len: 200000 */
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>

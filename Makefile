@@ -128,10 +128,10 @@ fuzz-smoke: fuzz
 	@scripts/test/fuzz.sh $(FUZZ_BUILD) $(FUZZ_SECONDS)
 
 bench: all $(BUILD)/bench_score
-	@scripts/bench.sh
+	@scripts/bench/bench.sh
 
 # Model evaluation alone, for the in-memory scoring comparison.
-$(BUILD)/bench_score: scripts/bench_score.c $(BUILD)/libbinfer.a
+$(BUILD)/bench_score: scripts/bench/bench_score.c $(BUILD)/libbinfer.a
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(BUILD)/libbinfer.a $(LDLIBS)
 
 demo: deps

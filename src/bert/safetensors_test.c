@@ -3,7 +3,7 @@
  * (never reading outside the mapping); st_to_f32 widens F16 and BF16 exactly.
  *
  * Files are written by the tests themselves, plus the BERT models in
- * testdata/bert/ (scripts/make_bert_testdata.py; run from the repository
+ * testdata/bert/ (scripts/ref/make_bert_testdata.py; run from the repository
  * root). */
 #include <setjmp.h>
 #include <stdarg.h>

@@ -1,4 +1,4 @@
-/* wordpiece_test.c: wp_encode against the ids of scripts/bert_tokenizer_ref.py
+/* wordpiece_test.c: wp_encode against the ids of scripts/ref/bert_tokenizer_ref.py
  * (transformers' BertTokenizer re-implemented in Python) for every text of
  * testdata/bert/tokenizer/{texts,random}.txt, four option sets and two
  * max_lengths; then targeted cases, vocab loading and tokenizer_config.json.

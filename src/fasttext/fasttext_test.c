@@ -1,6 +1,6 @@
 /* fasttext_test.c: the fastText backend against fastText itself.
  *
- * testdata/fasttext/ (scripts/make_fasttext_testdata.sh) holds models trained
+ * testdata/fasttext/ (scripts/ref/make_fasttext_testdata.sh) holds models trained
  * by Debian's fastText 0.9.2 and what `fasttext predict-prob` printed for every
  * test line; cases.txt lists them. Each case is one test: every line must give
  * the same labels in the same order and probabilities within 1e-5 of the

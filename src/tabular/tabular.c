@@ -2,7 +2,7 @@
  * (impute, scale, one-hot per input column) feeding a linear model or an MLP.
  *
  * The file format ("binfer-tabular", JSON) is written by
- * scripts/export_sklearn.py and documented in man/binfer.1. Preprocessing and
+ * tools/binfer-export-sklearn and documented in man/binfer.1. Preprocessing and
  * the linear model run in double precision, as scikit-learn does; MLP layers
  * run as OpenBLAS GEMMs over the whole block of rows. */
 #include <cblas.h>
@@ -413,7 +413,7 @@ static int tab_load(model *m, const model_file *file, const void *opts, bf_error
 	if (!format || format->type != JSON_STRING || strcmp(format->u.string, "binfer-tabular") != 0) {
 		bf_err_set(err, BF_EMODEL, m->path, 0, 0,
 			   "not a binfer-tabular model file ('format' is not \"binfer-tabular\"); "
-			   "export scikit-learn models with scripts/export_sklearn.py");
+			   "export scikit-learn models with tools/binfer-export-sklearn");
 		goto out;
 	}
 	const json_value *version = need(&L, root, "version", JSON_NUMBER, "");

@@ -613,7 +613,7 @@ static void test_error_header(void **state)
 {
 	expect_error("logistic", "{'format': 'sklearn', 'version': 1}", BF_EMODEL,
 		     "not a binfer-tabular model file ('format' is not \"binfer-tabular\"); "
-		     "export scikit-learn models with scripts/export_sklearn.py");
+		     "export scikit-learn models with tools/binfer-export-sklearn");
 	expect_error("logistic", "{'version': 1}", BF_EMODEL, "not a binfer-tabular model file");
 	expect_error("logistic", "[1]", BF_EMODEL, "not a binfer-tabular model file");
 	expect_error("logistic", "{'format': 'binfer-tabular', 'version': 2, 'kind': 'linear'}", BF_EMODEL,

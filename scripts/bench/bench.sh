@@ -6,7 +6,7 @@
 #   BENCH="trees fasttext" make bench
 #   BENCH_ROWS=1000000 BENCH_RUNS=5 (defaults)
 set -eu
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/../.."
 for b in ${BENCH:-tabular trees fasttext bert}; do
 	echo "== $b"
 	"scripts/bench_$b.sh"

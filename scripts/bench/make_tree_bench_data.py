@@ -35,7 +35,7 @@ import numpy as np
 import pandas as pd
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-ROOT = os.path.dirname(HERE)
+ROOT = os.path.dirname(os.path.dirname(HERE))
 CATS = ["state", "area_code", "international_plan", "voice_mail_plan"]
 TARGET = "churn"
 

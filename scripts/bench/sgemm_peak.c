@@ -4,8 +4,8 @@
  * (row-major, C = A B) with 1 and 2 OpenBLAS threads (openblas_set_num_threads),
  * best of 5 after a warm-up, and prints GFLOP/s (2 M N K flops per call).
  *
- * Built and run by scripts/bench_bert.sh:
- *   cc -O2 -march=native scripts/sgemm_peak.c -I/usr/include/x86_64-linux-gnu/openblas-openmp \
+ * Built and run by scripts/bench/bench_bert.sh:
+ *   cc -O2 -march=native scripts/bench/sgemm_peak.c -I/usr/include/x86_64-linux-gnu/openblas-openmp \
  *      -L/usr/lib/x86_64-linux-gnu/openblas-openmp -Wl,-rpath,/usr/lib/x86_64-linux-gnu/openblas-openmp \
  *      -lopenblas -fopenmp -o bench/sgemm_peak
  *   bench/sgemm_peak [N] */

@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Helper of scripts/make_fasttext_testdata.sh (stdlib only, plus Debian's
+"""Helper of scripts/ref/make_fasttext_testdata.sh (stdlib only, plus Debian's
 python3-fasttext for the `exact` step).
 
   corpus PACKAGES STATUS OUTDIR TMPDIR

@@ -30,8 +30,8 @@ an English corpus (testdata/bert/tokenizer/vocab.txt came from the package
 descriptions of `apt-cache dumpavail`) plus the characters the tests need.
 
 Remaking the fixtures:
-  scripts/bert_tokenizer_ref.py random --seed 1 --count 600 > testdata/bert/tokenizer/random.txt
-  scripts/bert_tokenizer_ref.py fixtures testdata/bert/tokenizer
+  scripts/ref/bert_tokenizer_ref.py random --seed 1 --count 600 > testdata/bert/tokenizer/random.txt
+  scripts/ref/bert_tokenizer_ref.py fixtures testdata/bert/tokenizer
 """
 import argparse
 import collections

@@ -5,10 +5,10 @@
 # (pandas.read_csv + DMatrix + Booster.predict + JSON lines + zstd); then
 # scoring alone: binfer's evaluation of rows already in memory vs XGBoost's
 # predict on a freshly built DMatrix. Last, binfer alone on the same trees
-# written as a LightGBM model (scripts/xgb_to_lightgbm.py).
-#   scripts/bench_trees.sh            (BENCH_ROWS, BENCH_RUNS as bench.sh)
+# written as a LightGBM model (scripts/bench/xgb_to_lightgbm.py).
+#   scripts/bench/bench_trees.sh            (BENCH_ROWS, BENCH_RUNS as bench.sh)
 set -eu
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/../.."
 ROOT=$PWD
 B=$ROOT/bench/trees
 ROWS=${BENCH_ROWS:-1000000}
@@ -19,7 +19,7 @@ median() { sort -g | awk '{a[NR]=$1} END {print (NR % 2) ? a[(NR+1)/2] : (a[NR/2
 now() { date +%s.%N; }
 
 data=$B/churn_xgb150_$ROWS.csv
-[ -f "$data" ] || $PY scripts/make_tree_bench_data.py "$ROWS" --out-dir "$B" >&2
+[ -f "$data" ] || $PY scripts/bench/make_tree_bench_data.py "$ROWS" --out-dir "$B" >&2
 model=$B/churn_xgb150.json
 cat > "$B/job.yaml" <<YAML
 version: 1
@@ -34,8 +34,8 @@ for i in $(seq "$RUNS"); do
 	t0=$(now)
 	./binfer run "$B/job.yaml" -q
 	t1=$(now)
-	scripts/bench_xgb_cli.sh "$model" "$data" "$B/cli.txt" > "$B/cli.log" 2>&1 || true
-	$PY scripts/bench_xgb_python.py "$model" "$data" "$B/py.jsonl.zst" --nthread 2 > "$B/py.log" 2>&1
+	scripts/bench/bench_xgb_cli.sh "$model" "$data" "$B/cli.txt" > "$B/cli.log" 2>&1 || true
+	$PY scripts/bench/bench_xgb_python.py "$model" "$data" "$B/py.jsonl.zst" --nthread 2 > "$B/py.log" 2>&1
 	tb+=("$(echo "$t1 - $t0" | bc -l)")
 	# each tool's own timing of its run (the python one also times a second,
 	# in-memory predict afterwards, which is not part of its end-to-end time)
@@ -60,7 +60,7 @@ printf '  %-34s %8.3f s %10.0f rows/s  -> binfer %.1fx\n' "XGBoost predict (fres
 # The same trees as a LightGBM model (no LightGBM in Debian to race: binfer's
 # own figures, for its LightGBM walk).
 lgb=$B/churn_xgb150.lightgbm.txt
-[ -f "$lgb" ] || $PY scripts/xgb_to_lightgbm.py "$model" "$lgb"
+[ -f "$lgb" ] || $PY scripts/bench/xgb_to_lightgbm.py "$model" "$lgb"
 sed "s#kind: xgboost, path: .*}#kind: lightgbm, path: $lgb}#; s#binfer.jsonl.zst#lightgbm.jsonl.zst#" \
 	"$B/job.yaml" > "$B/job_lightgbm.yaml"
 tl=()

@@ -19,7 +19,8 @@ import time
 import numpy as np
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-DEFAULT_SOURCE = os.path.join(os.path.dirname(HERE), "testdata", "tabular", "churn.csv")
+ROOT = os.path.dirname(os.path.dirname(HERE))
+DEFAULT_SOURCE = os.path.join(ROOT, "testdata", "tabular", "churn.csv")
 
 
 def main():

@@ -3,15 +3,15 @@
 # (pandas.read_csv + the scikit-learn pipeline's predict_proba + JSON lines +
 # zstd), side by side on the same CSV with the same fitted model, 2 threads.
 #
-#   scripts/bench_tabular.sh          # 1M rows, 5 runs each, medians (make bench runs it)
-#   BENCH_ROWS=2000000 BENCH_RUNS=3 scripts/bench_tabular.sh
+#   scripts/bench/bench_tabular.sh          # 1M rows, 5 runs each, medians (make bench runs it)
+#   BENCH_ROWS=2000000 BENCH_RUNS=3 scripts/bench/bench_tabular.sh
 #
 # Prints, per model: median wall seconds, rows/s and the ratio; checks that
 # both wrote the same scores; then binfer's peak RSS on ROWS and 10 x ROWS.
 # Needs Debian's python3-sklearn, python3-pandas, python3-zstandard,
 # r-cran-modeldata (scripts/install_deps.sh does not install these: bench only).
 set -eu
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/../.."
 ROOT=$PWD
 B=$ROOT/bench
 ROWS=${BENCH_ROWS:-1000000}
@@ -29,9 +29,9 @@ if [ -n "$need" ]; then
 fi
 
 data=$B/churn_$ROWS.csv
-[ -f "$data" ] || $PY scripts/make_bench_data.py "$ROWS" "$data" >&2
+[ -f "$data" ] || $PY scripts/bench/make_bench_data.py "$ROWS" "$data" >&2
 if [ ! -f "$B/models/churn_logistic.pkl" ] || [ ! -f "$B/models/churn_mlp.pkl" ]; then
-	$PY scripts/make_tabular_testdata.py --out-dir "$B/gen" --pickle-dir "$B/models" --only churn >&2
+	$PY scripts/ref/make_tabular_testdata.py --out-dir "$B/gen" --pickle-dir "$B/models" --only churn >&2
 fi
 
 median() { sort -g | awk '{a[NR]=$1} END {print (NR % 2) ? a[(NR+1)/2] : (a[NR/2] + a[NR/2+1]) / 2}'; }
@@ -43,7 +43,7 @@ printf '%-16s %12s %12s %12s %12s %8s\n' model binfer_s binfer_rows/s python_s p
 for m in churn_logistic churn_mlp; do
 	kind=logistic
 	[ "$m" = churn_mlp ] && kind=mlp
-	$PY scripts/export_sklearn.py "$B/models/$m.pkl" "$B/models/$m.json" >/dev/null
+	$PY tools/binfer-export-sklearn "$B/models/$m.pkl" "$B/models/$m.json" >/dev/null
 	cat > "$B/$m.yaml" <<YAML
 version: 1
 name: bench-$m
@@ -58,7 +58,7 @@ YAML
 		t0=$(now)
 		./binfer run "$B/$m.yaml" -q
 		t1=$(now)
-		OMP_NUM_THREADS=2 OPENBLAS_NUM_THREADS=2 $PY scripts/bench_sklearn.py "$B/models/$m.pkl" "$data" \
+		OMP_NUM_THREADS=2 OPENBLAS_NUM_THREADS=2 $PY scripts/bench/bench_sklearn.py "$B/models/$m.pkl" "$data" \
 			"$B/$m.python.jsonl.zst" >/dev/null 2>&1
 		t2=$(now)
 		tb+=("$(echo "$t1 - $t0" | bc -l)")
@@ -75,7 +75,7 @@ done
 
 # Bounded memory: peak RSS on ROWS and on 10 x ROWS rows.
 big=$B/churn_$((ROWS * 10)).csv
-[ -f "$big" ] || $PY scripts/make_bench_data.py $((ROWS * 10)) "$big" >&2
+[ -f "$big" ] || $PY scripts/bench/make_bench_data.py $((ROWS * 10)) "$big" >&2
 for f in "$data" "$big"; do
 	rss=$( { /usr/bin/time -f '%M' ./binfer run "$B/churn_logistic.yaml" -q -i "$f" -o "$B/rss.jsonl.zst"; } 2>&1 | tail -1)
 	echo "peak RSS: $rss KB on $(basename "$f")"

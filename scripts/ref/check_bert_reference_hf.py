@@ -8,7 +8,7 @@ Only runs where transformers (and safetensors, which it needs for
 model.safetensors) are installed, e.g.
     python3 -m venv /tmp/hf && /tmp/hf/bin/pip install torch transformers \
         sentence-transformers
-    /tmp/hf/bin/python scripts/check_bert_reference_hf.py
+    /tmp/hf/bin/python scripts/ref/check_bert_reference_hf.py
 Elsewhere it prints "skipped: transformers not installed" and exits 0.
 
 Checks per model: input_ids equal to the expected ones (fast and slow
@@ -25,11 +25,12 @@ import os
 import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(os.path.dirname(HERE))
 
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--dir", default=os.path.join(HERE, "..", "testdata", "bert"))
+    ap.add_argument("--dir", default=os.path.join(ROOT, "testdata", "bert"))
     ap.add_argument("--tol", type=float, default=1e-5)
     args = ap.parse_args()
     try:

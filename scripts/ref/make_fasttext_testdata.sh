@@ -3,7 +3,7 @@
 # src/fasttext/fasttext_test.c, written to testdata/fasttext/.
 #
 # Regenerate (Debian bookworm, fastText 0.9.2 from Debian):
-#   apt-get install -y fasttext python3-fasttext && scripts/make_fasttext_testdata.sh
+#   apt-get install -y fasttext python3-fasttext && scripts/ref/make_fasttext_testdata.sh
 #
 # Corpus: apt's package list on this machine (bookworm main, decompressed with
 # apt-helper): text = short + long Description, label = Section (and, for the
@@ -15,7 +15,7 @@
 #                       (python3-fasttext, same C++ predictLine); cases k5 k5t allt
 # cases.txt: "model test-file k threshold case" a line.
 set -eu
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/../.."
 OUT=testdata/fasttext
 PY=/usr/bin/python3
 command -v fasttext >/dev/null || { echo "fasttext not installed: apt-get install -y fasttext" >&2; exit 1; }
@@ -26,7 +26,7 @@ rm -f "$OUT"/*.bin "$OUT"/*.ftz "$OUT"/*.expected "$OUT"/*.exact "$OUT"/cases.tx
 
 lists=$(ls /var/lib/apt/lists/*_dists_bookworm_main_binary-*_Packages* | head -1)
 /usr/lib/apt/apt-helper cat-file "$lists" >"$TMP/Packages"
-$PY scripts/make_fasttext_testdata.py corpus "$TMP/Packages" /var/lib/dpkg/status "$OUT" "$TMP"
+$PY scripts/ref/make_fasttext_testdata.py corpus "$TMP/Packages" /var/lib/dpkg/status "$OUT" "$TMP"
 
 sup() { # NAME TRAINFILE ARGS...
 	name=$1 train=$2
@@ -69,7 +69,7 @@ for m in softmax_bigram.bin softmax_subword.bin softmax_plain.bin ova_multi.bin 
 		case $m in ova_*) [ "$4" = all ] && continue ;; esac # hundreds of labels a line
 		fasttext predict-prob "$OUT/$m" "$OUT/$1" "$2" "$3" >"$OUT/$name.$4.expected"
 		if [ $have_py = 1 ] && [ "$4" != k1 ] && [ "$4" != all ]; then
-			$PY scripts/make_fasttext_testdata.py exact "$OUT/$m" "$OUT/$1" "$2" "$3" >"$OUT/$name.$4.exact"
+			$PY scripts/ref/make_fasttext_testdata.py exact "$OUT/$m" "$OUT/$1" "$2" "$3" >"$OUT/$name.$4.exact"
 		fi
 		echo "$m $1 $2 $3 $4" >>"$OUT/cases.txt"
 	done

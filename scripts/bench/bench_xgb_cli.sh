@@ -2,18 +2,18 @@
 # bench_xgb_cli.sh: time Debian's xgboost CLI (1.7.4) scoring a CSV, as the
 # third contender of the tree benchmark (binfer, pandas + xgboost python, CLI).
 #
-#   scripts/bench_xgb_cli.sh MODEL DATA.csv [PRED.txt] [PYTHON_OUT.jsonl.zst]
+#   scripts/bench/bench_xgb_cli.sh MODEL DATA.csv [PRED.txt] [PYTHON_OUT.jsonl.zst]
 #
 # MODEL      .json, .ubj or legacy binary (.model): the CLI loads all three.
 # DATA.csv   id first, then exactly the model's features, no header (the
-#            .cli.csv of scripts/make_tree_bench_data.py). A file whose first
+#            .cli.csv of scripts/bench/make_tree_bench_data.py). A file whose first
 #            line starts with "id," gets a headerless copy first (not timed):
 #            the CLI's CSV reader has no header option and would score the
 #            header line as a row.  The id column is read as the label
 #            (label_column=0), so ids must be numbers.
 # PRED.txt   the CLI's output: one prediction per line, 9 significant digits
 #            (float32 round trip); default DATA without .csv + .xgbcli.txt
-# PYTHON_OUT scripts/bench_xgb_python.py's output on the same rows: the first
+# PYTHON_OUT scripts/bench/bench_xgb_python.py's output on the same rows: the first
 #            CHECK_ROWS (default 1000) predictions are compared, and so are the
 #            CLI's on those rows with the model's other saved formats (MODEL's
 #            siblings .json / .ubj / .model, where present).  Exit status 1 if

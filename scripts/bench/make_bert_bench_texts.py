@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """Write a workload for the BERT benchmark as JSON lines {"id": .., "text": ..},
 from the Debian package descriptions on this machine, tokenized with the
-bench model's tokenizer (scripts/bert_tokenizer_ref.py, transformers'
+bench model's tokenizer (scripts/ref/bert_tokenizer_ref.py, transformers'
 BertTokenizer in plain Python) to pick and check lengths.
 
   --fixed   ROWS texts (default 2048) that tokenize to exactly LENGTH tokens
@@ -34,7 +34,8 @@ import sys
 
 sys.dont_write_bytecode = True
 HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, HERE)
+ROOT = os.path.dirname(os.path.dirname(HERE))
+sys.path.insert(0, os.path.join(ROOT, "scripts", "ref"))
 
 import bert_tokenizer_ref  # noqa: E402
 import make_bert_testdata as mbt  # noqa: E402  (package_descriptions; imports torch)

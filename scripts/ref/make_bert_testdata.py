@@ -2,7 +2,7 @@
 """Write binfer's BERT test models to testdata/bert/, each in exactly the
 folder layout of a Hugging Face hub download, with random weights, tiny dims
 (hidden 32, 2 layers, 4 heads, intermediate 64, 64 positions), then their
-reference outputs (scripts/bert_reference.py).
+reference outputs (scripts/ref/bert_reference.py).
 
   texts.jsonl              {"id": .., "text": ..}: Debian package descriptions
                            (short and long, several past max_length) and hard
@@ -50,6 +50,7 @@ import numpy as np
 import torch
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, HERE)
 sys.dont_write_bytecode = True  # no scripts/__pycache__
 import bert_reference  # noqa: E402
@@ -409,7 +410,7 @@ def write_model(root, name, spec, vocab):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--dir", default=os.path.join(HERE, "..", "testdata", "bert"))
+    ap.add_argument("--dir", default=os.path.join(ROOT, "testdata", "bert"))
     args = ap.parse_args()
     root = args.dir
     os.makedirs(root, exist_ok=True)

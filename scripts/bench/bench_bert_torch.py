@@ -4,11 +4,11 @@ sentence-transformers embedding model: tokenize, pad each batch of BATCH
 texts (input order) to its longest text, BertModel forward under
 torch.inference_mode(), mean pooling over the attention mask, L2 normalize.
 
-  tokens   scripts/bert_tokenizer_ref.py (transformers' BertTokenizer in plain
+  tokens   scripts/ref/bert_tokenizer_ref.py (transformers' BertTokenizer in plain
            Python; do_lower_case from tokenizer_config.json, max_length =
            sentence_bert_config.json max_seq_length, truncation), then
            padding and the tensors, timed apart from the model
-  model    scripts/make_bert_bench_model.py's BertModule (transformers'
+  model    scripts/bench/make_bert_bench_model.py's BertModule (transformers'
            BertModel re-implemented with the same parameter names, eager
            attention; no pooler, which mean pooling does not use) loaded
            from MODELDIR/model.safetensors; fp32
@@ -24,12 +24,12 @@ torch.inference_mode(), mean pooling over the attention mask, L2 normalize.
 Prints rows/s and tokens/s (real tokens: [CLS] and [SEP] included, padding
 not) with and without tokenization, the padding efficiency (real tokens /
 padded tokens computed), and a last line "RESULT {json}" for
-scripts/bench_bert.sh.
+scripts/bench/bench_bert.sh.
 
   --emb-out FILE     also write the embeddings of the first 8 rows as JSON
                      lines {"id": .., "embedding": [..]} (for checking binfer)
   --dump-ids FILE    write the padded batches' token ids as JSON (for
-                     scripts/bench_bert_ort/bench.js) and exit, no model run
+                     scripts/bench/bench_bert_ort/bench.js) and exit, no model run
 
 usage: bench_bert_torch.py MODELDIR TEXTS.jsonl [--threads N] [--batch 32]
            [--emb-out FILE] [--dump-ids FILE]
@@ -43,7 +43,9 @@ import time
 
 sys.dont_write_bytecode = True
 HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, HERE)
+sys.path.insert(0, os.path.join(ROOT, "scripts", "ref"))
 
 
 def parse_args(argv=None):

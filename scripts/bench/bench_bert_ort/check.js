@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // check.js MODEL.onnx CHECK.json: runs the sample batch written by
-// scripts/make_bert_bench_model.py through ONNX Runtime (CPU) and compares
+// scripts/bench/make_bert_bench_model.py through ONNX Runtime (CPU) and compares
 // last_hidden_state with the torch module's, on the real (unpadded) tokens.
 // Exit status 1 when the largest difference exceeds 1e-4.
 'use strict';

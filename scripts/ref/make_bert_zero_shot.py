@@ -16,6 +16,7 @@ import sys
 import torch
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, HERE)
 import bert_reference as br  # noqa: E402
 
@@ -29,7 +30,7 @@ TEMPERATURE = 0.05
 
 
 def main():
-    root = os.path.join(HERE, "..", "testdata", "bert")
+    root = os.path.join(ROOT, "testdata", "bert")
     with open(os.path.join(root, "texts.jsonl"), encoding="utf-8") as f:
         texts = [json.loads(line) for line in f if line.strip()]
     with open(os.path.join(root, "zero_shot_labels.json"), "w") as f:

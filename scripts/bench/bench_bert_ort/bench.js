@@ -2,9 +2,9 @@
 // bench.js MODEL.onnx IDS.json [--threads N] [--emb-out FILE]
 //
 // The ONNX Runtime (CPU) anchor of binfer's BERT benchmark
-// (scripts/bench_bert.sh), through onnxruntime-node: the model exported by
-// scripts/make_bert_bench_model.py, fed the padded batches that
-// `scripts/bench_bert_torch.py MODELDIR TEXTS --dump-ids IDS.json` wrote (the
+// (scripts/bench/bench_bert.sh), through onnxruntime-node: the model exported by
+// scripts/bench/make_bert_bench_model.py, fed the padded batches that
+// `scripts/bench/bench_bert_torch.py MODELDIR TEXTS --dump-ids IDS.json` wrote (the
 // same batches of 32, in input order, as the PyTorch anchor; tokenization is
 // done by that Python step and is not timed here), then mean pooling over the
 // attention mask and L2 normalization in JavaScript, as sentence-transformers

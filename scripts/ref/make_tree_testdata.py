@@ -66,6 +66,7 @@ import numpy as np
 import pandas as pd
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(os.path.dirname(HERE))
 
 PANDAS_DEFAULT_NA = {"", "#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-NaN", "-nan",
                      "1.#IND", "1.#QNAN", "<NA>", "N/A", "NA", "NULL", "NaN", "None",
@@ -556,7 +557,7 @@ def fnum(x):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--out-dir", default=os.path.dirname(HERE),
+    ap.add_argument("--out-dir", default=ROOT,
                     help="repository root (testdata/trees/ is written below it)")
     args = ap.parse_args()
 
@@ -566,7 +567,7 @@ def main():
     print("xgboost %s, pandas %s, numpy %s" % (xgb.__version__, pd.__version__, np.__version__))
 
     manifest = dict(
-        generator="scripts/make_tree_testdata.py",
+        generator="scripts/ref/make_tree_testdata.py",
         xgboost=xgb.__version__, pandas=pd.__version__, numpy=np.__version__,
         csv_reading=('pandas.read_csv(keep_default_na=False, na_values=[""]), category '
                      'columns as str: blank = missing'),

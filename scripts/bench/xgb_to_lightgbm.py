@@ -8,7 +8,7 @@ leaves keep their values. Scores agree with XGBoost's except where a value
 lies between float32 rounding and the double, so this is a speed model, not
 an exactness one.
 
-    /usr/bin/python3 scripts/xgb_to_lightgbm.py MODEL.json OUT.txt
+    /usr/bin/python3 scripts/bench/xgb_to_lightgbm.py MODEL.json OUT.txt
 """
 import json
 import sys

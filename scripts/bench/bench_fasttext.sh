@@ -6,7 +6,7 @@
 # text lines and writing to a file.
 # Checks that the labels agree on the first 100k lines.
 set -eu
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/../.."
 ROOT=$PWD
 B=$ROOT/bench/fasttext
 ROWS=${BENCH_ROWS:-1000000}

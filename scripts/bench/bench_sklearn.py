@@ -26,8 +26,11 @@ import pandas as pd
 import zstandard
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, HERE)
-import export_sklearn  # noqa: E402
+ROOT = os.path.dirname(os.path.dirname(HERE))
+from importlib.machinery import SourceFileLoader  # noqa: E402
+
+# the exporter users run, tools/binfer-export-sklearn (no .py: loaded by path)
+export_sklearn = SourceFileLoader("export_sklearn", os.path.join(ROOT, "tools", "binfer-export-sklearn")).load_module()
 
 
 def main():

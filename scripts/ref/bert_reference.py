@@ -16,7 +16,7 @@ dropout is the identity):
              AutoModel.from_pretrained() does with its default torch_dtype
              (float32). A "bert." prefix is removed (transformers does the same
              when a BertModel loads a BertFor* checkpoint).
-  tokens     scripts/bert_tokenizer_ref.py when it is there (a pure-Python
+  tokens     scripts/ref/bert_tokenizer_ref.py when it is there (a pure-Python
              BertTokenizer), else the stand-in below (the same algorithm:
              transformers' BasicTokenizer + WordpieceTokenizer);
              do_lower_case / strip_accents / tokenize_chinese_chars from
@@ -66,6 +66,7 @@ import torch
 
 BATCH = 8
 HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(os.path.dirname(HERE))
 
 # ---- safetensors -----------------------------------------------------------
 
@@ -221,7 +222,7 @@ def load_ref_tokenizer_module():
 
 
 class Tokenizer:
-    """scripts/bert_tokenizer_ref.py when present (checked against the
+    """scripts/ref/bert_tokenizer_ref.py when present (checked against the
     stand-in on every text: a disagreement is reported), else the stand-in."""
 
     def __init__(self, folder, texts):
@@ -235,7 +236,7 @@ class Tokenizer:
         mod = load_ref_tokenizer_module()
         if mod is not None:
             self.ref = make_ref_tokenizer(mod, vocab, lower, strip, chinese)
-        self.source = "scripts/bert_tokenizer_ref.py" if self.ref else "the stand-in tokenizer"
+        self.source = "scripts/ref/bert_tokenizer_ref.py" if self.ref else "the stand-in tokenizer"
         self.disagreements = []
 
     def encode(self, text, max_length):
@@ -424,7 +425,7 @@ def run_model(folder, texts):
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--dir", default=os.path.join(HERE, "..", "testdata", "bert"))
+    ap.add_argument("--dir", default=os.path.join(ROOT, "testdata", "bert"))
     ap.add_argument("models", nargs="*", help="folders under --dir (default: every one with a config.json)")
     args = ap.parse_args(argv)
     torch.set_num_threads(1)

@@ -26,17 +26,17 @@ model exported to ONNX for the ONNX Runtime anchor.
                                      batch and sequence axes), output last_hidden_state
   OUTDIR/onnx/check.json             a padded sample batch and the torch module's
                                      last_hidden_state for it, for
-                                     scripts/bench_bert_ort/check.js
+                                     scripts/bench/bench_bert_ort/check.js
 
 The torch module (BertModule below) re-implements transformers' BertModel
 (eager attention, as optimum exports it) layer by layer with the same
-parameter names; it is checked against scripts/bert_reference.py's
+parameter names; it is checked against scripts/ref/bert_reference.py's
 bert_forward (1e-5) before the export. When
-scripts/bench_bert_ort/node_modules exists, the ONNX file is checked against
+scripts/bench/bench_bert_ort/node_modules exists, the ONNX file is checked against
 the torch output (1e-4) with onnxruntime-node; otherwise run
-  node scripts/bench_bert_ort/check.js OUTDIR/onnx/model.onnx OUTDIR/onnx/check.json
+  node scripts/bench/bench_bert_ort/check.js OUTDIR/onnx/model.onnx OUTDIR/onnx/check.json
 
-The safetensors file comes from scripts/make_bert_testdata.py's writer.
+The safetensors file comes from scripts/ref/make_bert_testdata.py's writer.
 
 usage: make_bert_bench_model.py OUTDIR [--seed 1] [--no-onnx]
 """
@@ -53,7 +53,8 @@ import sys
 
 sys.dont_write_bytecode = True  # no scripts/__pycache__
 HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, HERE)
+ROOT = os.path.dirname(os.path.dirname(HERE))
+sys.path.insert(0, os.path.join(ROOT, "scripts", "ref"))
 
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
@@ -66,7 +67,7 @@ DIMS = dict(hidden_size=384, num_hidden_layers=6, num_attention_heads=12, interm
 VOCAB_SIZE = 30522
 MAX_SEQ_LENGTH = 256
 INIT_STD = 0.02
-BASE_VOCAB = os.path.join(HERE, "..", "testdata", "bert", "tokenizer", "vocab.txt")
+BASE_VOCAB = os.path.join(ROOT, "testdata", "bert", "tokenizer", "vocab.txt")
 N_WORDS = 21000  # whole words from the corpus (bert-base-uncased has about 21k)
 
 # make_bert_testdata's config writers read its module-level DIMS: point them at ours.

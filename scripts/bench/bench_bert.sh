@@ -1,14 +1,14 @@
 #!/bin/bash
 # bench_bert.sh: binfer's BERT encoder against the two CPU anchors a user
 # would otherwise reach for, on the same model and texts:
-#   PyTorch      scripts/bench_bert_torch.py (Debian's python3-torch; tokenize,
+#   PyTorch      scripts/bench/bench_bert_torch.py (Debian's python3-torch; tokenize,
 #                pad batches of 32 in input order, forward, mean pool, normalize)
-#   ONNX Runtime scripts/bench_bert_ort/bench.js (onnxruntime-node, CPU; the same
+#   ONNX Runtime scripts/bench/bench_bert_ort/bench.js (onnxruntime-node, CPU; the same
 #                padded batches, token ids precomputed: tokenization not timed)
 #
 # Model: bench/bert/model, all-MiniLM-L6-v2's shape with random weights
-# (scripts/make_bert_bench_model.py, also the ONNX export). Workloads
-# (scripts/make_bert_bench_texts.py, Debian package descriptions):
+# (scripts/bench/make_bert_bench_model.py, also the ONNX export). Workloads
+# (scripts/bench/make_bert_bench_texts.py, Debian package descriptions):
 #   fixed  FIXED_ROWS texts of exactly 128 tokens
 #   mix    MIX_ROWS texts: 3/4 titles (5..15 tokens), 1/4 long descriptions
 #          (50..256 tokens), shuffled
@@ -25,16 +25,16 @@
 # with its (pure Python) tokenization; ONNX Runtime, session.run + pooling
 # after one warm-up batch. Model loading is excluded for both anchors.
 #
-#   make && scripts/bench_bert.sh
-#   BENCH_BERT_RUNS=1 BENCH_BERT_THREADS=2 BENCH_BERT_FIXED_ROWS=256 BENCH_BERT_MIX_ROWS=512 scripts/bench_bert.sh
-#   BENCH_BERT_REGEN=1 scripts/bench_bert.sh     # rewrite the model and texts
+#   make && scripts/bench/bench_bert.sh
+#   BENCH_BERT_RUNS=1 BENCH_BERT_THREADS=2 BENCH_BERT_FIXED_ROWS=256 BENCH_BERT_MIX_ROWS=512 scripts/bench/bench_bert.sh
+#   BENCH_BERT_REGEN=1 scripts/bench/bench_bert.sh     # rewrite the model and texts
 #
 # Needs: binfer built (make), Debian's python3-torch and python3-onnx,
 # libopenblas-openmp-dev, zstd, Node.js >= 18 with npm (onnxruntime-node is
-# installed into scripts/bench_bert_ort/node_modules on the first run, with
+# installed into scripts/bench/bench_bert_ort/node_modules on the first run, with
 # its CUDA download skipped; the CPU library ships in the npm package).
 set -euo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/../.."
 ROOT=$PWD
 B=$ROOT/bench/bert
 PY=/usr/bin/python3
@@ -67,22 +67,22 @@ fi
 mkdir -p "$B/log"
 if [ -n "${BENCH_BERT_REGEN:-}" ] || [ ! -f "$B/model/onnx/model.onnx" ]; then
 	rm -f "$B"/fixed_*.jsonl "$B"/mix_*.jsonl "$B"/*.ids.json
-	$PY scripts/make_bert_bench_model.py "$B/model" >&2
+	$PY scripts/bench/make_bert_bench_model.py "$B/model" >&2
 else
 	node "$ORT/check.js" "$B/model/onnx/model.onnx" "$B/model/onnx/check.json" >&2
 fi
 declare -A TEXTS
 TEXTS[fixed]=$B/fixed_$FIXED_ROWS.jsonl
 TEXTS[mix]=$B/mix_$MIX_ROWS.jsonl
-[ -f "${TEXTS[fixed]}" ] || $PY scripts/make_bert_bench_texts.py "$B/model" "${TEXTS[fixed]}" --fixed --rows "$FIXED_ROWS"
-[ -f "${TEXTS[mix]}" ] || $PY scripts/make_bert_bench_texts.py "$B/model" "${TEXTS[mix]}" --mix --rows "$MIX_ROWS"
+[ -f "${TEXTS[fixed]}" ] || $PY scripts/bench/make_bert_bench_texts.py "$B/model" "${TEXTS[fixed]}" --fixed --rows "$FIXED_ROWS"
+[ -f "${TEXTS[mix]}" ] || $PY scripts/bench/make_bert_bench_texts.py "$B/model" "${TEXTS[mix]}" --mix --rows "$MIX_ROWS"
 for w in fixed mix; do
 	ids=${TEXTS[$w]%.jsonl}.ids.json
-	[ -f "$ids" ] || $PY scripts/bench_bert_torch.py "$B/model" "${TEXTS[$w]}" --dump-ids "$ids" >&2
+	[ -f "$ids" ] || $PY scripts/bench/bench_bert_torch.py "$B/model" "${TEXTS[$w]}" --dump-ids "$ids" >&2
 done
 
 # The sgemm ceiling of this machine's OpenBLAS (what binfer runs its GEMMs in).
-cc -O2 -march=native scripts/sgemm_peak.c -I/usr/include/$MULTIARCH/openblas-openmp -L"$BLAS" \
+cc -O2 -march=native scripts/bench/sgemm_peak.c -I/usr/include/$MULTIARCH/openblas-openmp -L"$BLAS" \
 	-Wl,-rpath,"$BLAS" -lopenblas -fopenmp -o bench/sgemm_peak
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')"
 bench/sgemm_peak | tee "$B/sgemm_peak.txt"
@@ -125,7 +125,7 @@ for w in fixed mix; do
 				{ zstd -qdc "$B/out.jsonl.zst" || true; } | head -8 > "$B/binfer_first8.$w.$t.jsonl"
 				emb=(--emb-out "$B/torch_first8.$w.$t.jsonl")
 			fi
-			$PY scripts/bench_bert_torch.py "$B/model" "$texts" --threads "$t" "${emb[@]}" \
+			$PY scripts/bench/bench_bert_torch.py "$B/model" "$texts" --threads "$t" "${emb[@]}" \
 				> "$B/log/torch.$w.$t.$i.txt"
 			grep '^RESULT ' "$B/log/torch.$w.$t.$i.txt" | sed "s/^RESULT {/{\"workload\": \"$w\", \"run\": $i, /" >> "$results"
 			emb=()

@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Exercise scripts/export_sklearn.py on many pipeline shapes beyond the ones in
+"""Exercise tools/binfer-export-sklearn on many pipeline shapes beyond the ones in
 make_tabular_testdata.py, on the committed test CSVs (testdata/tabular/), and
 check each export against scikit-learn with the reference evaluator
 (make_tabular_testdata.ref_predict).  Also checks that unsupported models are
@@ -20,6 +20,7 @@ import warnings
 import numpy as np
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, HERE)
 from make_tabular_testdata import read_eval_csv, ref_predict  # noqa: E402
 
@@ -31,8 +32,8 @@ from sklearn.neural_network import MLPClassifier, MLPRegressor  # noqa: E402
 from sklearn.pipeline import Pipeline, make_pipeline  # noqa: E402
 from sklearn.preprocessing import MinMaxScaler, OneHotEncoder, StandardScaler  # noqa: E402
 
-TAB = os.path.join(os.path.dirname(HERE), "testdata", "tabular")
-EXPORTER = os.path.join(HERE, "export_sklearn.py")
+TAB = os.path.join(ROOT, "testdata", "tabular")
+EXPORTER = os.path.join(ROOT, "tools", "binfer-export-sklearn")
 TMP = tempfile.mkdtemp(prefix="binfer_export_variants_")
 
 

@@ -2,7 +2,7 @@
 """Train scikit-learn models on real data sets from R's modeldata package and
 write binfer's tabular test data:
 
-  testdata/models/<model>.json              exported by scripts/export_sklearn.py
+  testdata/models/<model>.json              exported by tools/binfer-export-sklearn
   testdata/tabular/<dataset>.csv            held-out rows, with an id column,
                                             some blank cells and unseen categories
   testdata/tabular/<model>.expected.jsonl   scikit-learn's own predictions on
@@ -18,7 +18,7 @@ numpy evaluator of the JSON format (ref_predict below), to 1e-9.
 
 usage: make_tabular_testdata.py [--out-dir REPO_ROOT] [--pickle-dir DIR]
   --pickle-dir  where the fitted pipelines are pickled (default
-                /tmp/binfer_sklearn_models); scripts/bench_sklearn.py loads them.
+                /tmp/binfer_sklearn_models); scripts/bench/bench_sklearn.py loads them.
 """
 
 import argparse
@@ -35,7 +35,8 @@ import numpy as np
 import pandas as pd
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-EXPORTER = os.path.join(HERE, "export_sklearn.py")
+ROOT = os.path.dirname(os.path.dirname(HERE))
+EXPORTER = os.path.join(ROOT, "tools", "binfer-export-sklearn")
 
 DATASETS = {
     "churn": dict(
@@ -233,7 +234,7 @@ def summary_metric(task, y_true, pred, classes=None):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--out-dir", default=os.path.dirname(HERE),
+    ap.add_argument("--out-dir", default=ROOT,
                     help="repository root (testdata/ is written below it)")
     ap.add_argument("--pickle-dir", default="/tmp/binfer_sklearn_models",
                     help="where fitted pipelines are pickled (never committed)")

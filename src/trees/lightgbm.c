@@ -955,8 +955,9 @@ static int lgb_categorical_left(const tree_ensemble *e, const tree_node *n, doub
 }
 
 /* GBDT::PredictRaw (src/boosting/gbdt_prediction.cpp): tree i adds its leaf
- * to output[i % num_tree_per_iteration], in tree order, in double; then
- * GBDT::Predict divides by the number of iterations when average_output. */
+ * to output[i % num_tree_per_iteration], in tree order, in double. (The raw
+ * score is that sum; GBDT::Predict then divides by the number of iterations
+ * when average_output, before the output transform.) */
 void lgb_margin_ref(const tree_ensemble *e, const double *row, size_t n_trees, double *margin)
 {
 	if (n_trees > e->n_trees)
@@ -973,10 +974,6 @@ void lgb_margin_ref(const tree_ensemble *e, const double *row, size_t n_trees, d
 		}
 		margin[e->tree_group[t]] += e->tree_weight ? n->leaf * e->tree_weight[t] : n->leaf;
 	}
-	size_t iterations = n_trees / e->n_groups;
-	if (e->average_output && iterations)
-		for (size_t g = 0; g < e->n_groups; g++)
-			margin[g] /= (double)iterations;
 	if (e->base_score)
 		for (size_t g = 0; g < e->n_groups; g++)
 			margin[g] += e->base_score[g];

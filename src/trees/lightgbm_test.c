@@ -713,8 +713,24 @@ static void test_multiclass_groups(void **state)
 	tree_ensemble_free(&e);
 }
 
-/* average_output (random forest): GBDT::Predict divides each group's sum by
- * the number of iterations before ConvertOutput. */
+/* The output of a model text through the trees backend, raw or not, for
+ * one row of value x, with the first `trees` iterations (0 = all). */
+static void backend_outputs(const char *text, int raw, size_t trees, double x, double *out)
+{
+	trees_options opt = {.raw = raw, .trees = trees};
+	model *fm;
+	bf_error err = {0};
+	assert_int_equal(model_load_mem("lightgbm", "model.txt", text, strlen(text), &opt, &fm, &err), BF_OK);
+	arena a;
+	arena_init(&a, 1 << 12);
+	assert_int_equal(fm->backend->predict(fm, &x, 1, out, &a), 0);
+	arena_free(&a);
+	model_free(fm);
+}
+
+/* average_output (random forest): the raw score (GBDT::PredictRaw, and
+ * LightGBM's predict_raw_score) is the sum; GBDT::Predict divides each
+ * group's sum by the number of iterations before ConvertOutput. */
 static void test_average_output(void **state)
 {
 	const double leaf[] = {1, 2, 3, 6};
@@ -722,22 +738,30 @@ static void test_average_output(void **state)
 	char *s = constant_trees(&m, leaf, 4);
 	tree_ensemble e;
 	load_ok(&e, s);
-	free(s);
 	assert_int_equal(e.average_output, 1);
-	double x = 0, g[2];
+	double x = 0, g[2], o[2];
 	lgb_margin_ref(&e, &x, 4, g);
-	assert_true(g[0] == 3);   /* (1 + 2 + 3 + 6) / 4 */
-	lgb_margin_ref(&e, &x, 2, g);
-	assert_true(g[0] == 1.5); /* (1 + 2) / 2 */
+	assert_true(g[0] == 12);
+	backend_outputs(s, 1, 0, x, o);
+	assert_true(o[0] == 12);  /* the raw score: the sum */
+	backend_outputs(s, 0, 0, x, o);
+	assert_true(o[0] == 3);   /* the output: (1 + 2 + 3 + 6) / 4 */
+	backend_outputs(s, 0, 2, x, o);
+	assert_true(o[0] == 1.5); /* the first two iterations: (1 + 2) / 2 */
+	free(s);
 	tree_ensemble_free(&e);
 	/* two groups: 4 trees = 2 iterations */
-	m = (model_spec){.objective = "multiclass num_class:2", .n_features = 1, .num_class = 2,
+	m = (model_spec){.objective = "multiclassova num_class:2 sigmoid:1", .n_features = 1, .num_class = 2,
 			 .per_iter = 2, .extra = "average_output\n"};
 	s = constant_trees(&m, leaf, 4);
 	load_ok(&e, s);
-	free(s);
 	lgb_margin_ref(&e, &x, 4, g);
-	assert_true(g[0] == 2 && g[1] == 4); /* (1 + 3) / 2, (2 + 6) / 2 */
+	assert_true(g[0] == 4 && g[1] == 8);
+	backend_outputs(s, 1, 0, x, o);
+	assert_true(o[0] == 4 && o[1] == 8);
+	backend_outputs(s, 0, 0, x, o);
+	assert_true(o[0] == 1 / (1 + exp(-2.0)) && o[1] == 1 / (1 + exp(-4.0))); /* sigmoid((1 + 3) / 2), ... */
+	free(s);
 	tree_ensemble_free(&e);
 	/* without average_output: the plain sum */
 	m = (model_spec){.objective = "regression", .n_features = 1};

@@ -703,7 +703,8 @@ static void xgb_score_block(const trees_model *t, const double *x, size_t ni, si
 }
 
 /* LightGBM: the margins of the nb rows at x (stride ni) into acc (nb x
- * groups), in double, tree by tree; averaged when the model says so. Not
+ * groups), in double, tree by tree: the raw score, a sum also for random
+ * forests (average_output: trees_predict averages the outputs). Not
  * inlined: inlined into trees_predict beside the XGBoost block, its walk
  * ran 5% slower (gcc 12). */
 static __attribute__((noinline)) void lgb_score_block(const trees_model *t, const double *x, size_t ni, size_t nb,
@@ -722,11 +723,6 @@ static __attribute__((noinline)) void lgb_score_block(const trees_model *t, cons
 		else
 			for (size_t r = 0; r < nb; r++)
 				a[r * g] += w * lgb_tree(t, t->l + t->begin[k], t->begin[k], x + r * ni);
-	}
-	if (e->average_output && t->n_used) {
-		double iters = (double)(t->n_used / g);
-		for (size_t r = 0; r < nb * g; r++)
-			acc[r] /= iters;
 	}
 }
 
@@ -749,6 +745,11 @@ static int trees_predict(const model *m, const double *x, size_t n, double *out,
 				acc_d[i] = acc_f[i];
 		} else {
 			lgb_score_block(t, x + r0 * ni, ni, nb, acc_d);
+			/* GBDT::Predict: a random forest's output is the mean of its
+			 * iterations; its raw score (output.raw) stays the sum */
+			if (e->average_output && t->n_used && !m->raw)
+				for (size_t i = 0; i < nb * g; i++)
+					acc_d[i] /= (double)(t->n_used / g);
 		}
 		for (size_t r = 0; r < nb; r++) {
 			double *o = out + (r0 + r) * m->n_outputs;

@@ -99,7 +99,8 @@ int tree_check(tree_ensemble *e, const char *path, bf_error *err);
 
 /* Reference evaluators, one per library, written after the library's own
  * predictor: margins (n_groups values, base_score and tree weights included,
- * output transform NOT applied) for one row of n_features values (NaN =
+ * output transform NOT applied: LightGBM's raw score, so a random forest's
+ * sum, not its mean) for one row of n_features values (NaN =
  * missing), using trees [0, n_trees). Slow and simple on purpose. */
 void xgb_margin_ref(const tree_ensemble *e, const double *row, size_t n_trees, double *margin);
 void lgb_margin_ref(const tree_ensemble *e, const double *row, size_t n_trees, double *margin);

@@ -5,9 +5,9 @@
 #   make bench                      all of them
 #   BENCH="trees fasttext" make bench
 #   BENCH_ROWS=1000000 BENCH_RUNS=5 (defaults)
-set -eu
+set -euo pipefail
 cd "$(dirname "$0")/../.."
 for b in ${BENCH:-tabular trees fasttext bert}; do
 	echo "== $b"
-	"scripts/bench_$b.sh"
+	"scripts/bench/bench_$b.sh"
 done

@@ -30,9 +30,12 @@ scripts/bench/bench_bert.sh.
                      lines {"id": .., "embedding": [..]} (for checking binfer)
   --dump-ids FILE    write the padded batches' token ids as JSON (for
                      scripts/bench/bench_bert_ort/bench.js) and exit, no model run
+  --sort             batch the texts sorted by length, longest first, as
+                     sentence-transformers' encode() does (less padding);
+                     results stay in input order
 
 usage: bench_bert_torch.py MODELDIR TEXTS.jsonl [--threads N] [--batch 32]
-           [--emb-out FILE] [--dump-ids FILE]
+           [--sort] [--emb-out FILE] [--dump-ids FILE]
 """
 
 import argparse
@@ -56,6 +59,7 @@ def parse_args(argv=None):
     ap.add_argument("--batch", type=int, default=32)
     ap.add_argument("--emb-out")
     ap.add_argument("--dump-ids")
+    ap.add_argument("--sort", action="store_true")
     return ap.parse_args(argv)
 
 
@@ -64,20 +68,26 @@ def read_json(path):
         return json.load(f)
 
 
-def tokenize(model_dir, texts, batch):
-    """[(ids rows, lengths)] per batch of `batch` texts in input order; the
-    rows padded with [PAD] to the batch's longest."""
+def tokenize(model_dir, texts, batch, sort):
+    """[(ids rows, lengths, input rows)] per batch of `batch` texts, in input
+    order or (sort) longest first; the rows padded with [PAD] to the batch's
+    longest."""
     import bert_tokenizer_ref
     cfg = read_json(os.path.join(model_dir, "tokenizer_config.json"))
     max_length = read_json(os.path.join(model_dir, "sentence_bert_config.json"))["max_seq_length"]
     tok = bert_tokenizer_ref.BertTokenizer(os.path.join(model_dir, "vocab.txt"),
                                            do_lower_case=cfg.get("do_lower_case", True))
     pad = tok.vocab["[PAD]"]
+    all_seqs = [tok.encode(t["text"], max_length)[0] for t in texts]
+    order = list(range(len(texts)))
+    if sort:
+        order.sort(key=lambda i: -len(all_seqs[i]))
     out = []
-    for s in range(0, len(texts), batch):
-        seqs = [tok.encode(t["text"], max_length)[0] for t in texts[s:s + batch]]
+    for s in range(0, len(order), batch):
+        rows = order[s:s + batch]
+        seqs = [all_seqs[i] for i in rows]
         L = max(len(q) for q in seqs)
-        out.append(([q + [pad] * (L - len(q)) for q in seqs], [len(q) for q in seqs]))
+        out.append(([q + [pad] * (L - len(q)) for q in seqs], [len(q) for q in seqs], rows))
     return out
 
 
@@ -97,24 +107,24 @@ def main():
     rows = len(texts)
 
     t0 = time.perf_counter()
-    batches = tokenize(args.model_dir, texts, args.batch)
+    batches = tokenize(args.model_dir, texts, args.batch, args.sort)
     tensors = []
-    for ids, lens in batches:
+    for ids, lens, _ in batches:
         ids_t = torch.tensor(ids, dtype=torch.long)
         mask = torch.zeros_like(ids_t)
         for i, k in enumerate(lens):
             mask[i, :k] = 1
         tensors.append((ids_t, mask, torch.zeros_like(ids_t)))
     t_tok = time.perf_counter() - t0
-    real = sum(sum(lens) for _, lens in batches)
-    padded = sum(len(ids) * len(ids[0]) for ids, _ in batches)
+    real = sum(sum(lens) for _, lens, _ in batches)
+    padded = sum(len(ids) * len(ids[0]) for ids, _, _ in batches)
 
     if args.dump_ids:
         dump = {"model_dir": os.path.abspath(args.model_dir), "texts": os.path.abspath(args.texts),
-                "batch": args.batch, "rows": rows, "real_tokens": real, "padded_tokens": padded,
-                "tokenize_s": t_tok,
+                "batch": args.batch, "sorted": args.sort, "rows": rows, "real_tokens": real,
+                "padded_tokens": padded, "tokenize_s": t_tok,
                 "batches": [{"B": len(ids), "L": len(ids[0]), "ids": [v for r in ids for v in r],
-                             "lens": lens} for ids, lens in batches]}
+                             "lens": lens, "rows": order} for ids, lens, order in batches]}
         with open(args.dump_ids, "w") as f:
             json.dump(dump, f, separators=(",", ":"))
         print(f"{args.dump_ids}: {len(batches)} batches of {args.batch}, {rows} rows, {real} tokens "
@@ -122,28 +132,30 @@ def main():
         return 0
 
     model, _ = make_bert_bench_model.load_module(args.model_dir)
-    first = []
+    first = {}  # input row -> embedding, for the first 8 rows
     with torch.inference_mode():
         ids, mask, tt = tensors[0]
         make_bert_bench_model.mean_pool_normalize(model(ids, mask, tt), mask)  # warm-up
         t0 = time.perf_counter()
-        for bi, (ids, mask, tt) in enumerate(tensors):
+        for (ids, mask, tt), (_, _, order) in zip(tensors, batches):
             emb = make_bert_bench_model.mean_pool_normalize(model(ids, mask, tt), mask)
-            if bi * args.batch < 8:
-                first.extend(emb[:8 - bi * args.batch].tolist())
+            for k, row in enumerate(order):
+                if row < 8:
+                    first[row] = emb[k].tolist()
         t_model = time.perf_counter() - t0
 
     if args.emb_out:
         with open(args.emb_out, "w") as f:
-            for t, e in zip(texts, first):
-                f.write(json.dumps({"id": t["id"], "embedding": e}) + "\n")
+            for row in sorted(first):
+                f.write(json.dumps({"id": texts[row]["id"], "embedding": first[row]}) + "\n")
 
-    res = {"engine": "torch", "torch": torch.__version__, "threads": n, "batch": args.batch, "rows": rows,
+    res = {"engine": "torch", "sorted": args.sort, "torch": torch.__version__, "threads": n, "batch": args.batch, "rows": rows,
            "real_tokens": real, "padded_tokens": padded, "padding_efficiency": real / padded,
            "tokenize_s": t_tok, "model_s": t_model,
            "rows_per_s": rows / t_model, "tokens_per_s": real / t_model,
            "rows_per_s_with_tok": rows / (t_model + t_tok), "tokens_per_s_with_tok": real / (t_model + t_tok)}
-    print(f"torch {torch.__version__}, {n} thread(s), batches of {args.batch}: {rows} rows, {real} tokens, "
+    print(f"torch {torch.__version__}, {n} thread(s), batches of {args.batch}"
+          f"{' sorted by length' if args.sort else ''}: {rows} rows, {real} tokens, "
           f"padding efficiency {real / padded:.3f}")
     print(f"  model only      {t_model:8.2f} s  {res['rows_per_s']:9.1f} rows/s  {res['tokens_per_s']:9.0f} tokens/s")
     print(f"  + tokenization  {t_model + t_tok:8.2f} s  {res['rows_per_s_with_tok']:9.1f} rows/s  "

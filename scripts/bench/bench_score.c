@@ -1,12 +1,14 @@
 /* bench_score.c: model evaluation alone, on rows already in memory.
  *
- *   bench_score KIND MODEL IN.csv [THREADS] [RUNS]
+ *   bench_score KIND MODEL IN.csv [THREADS] [RUNS] [SCORES.jsonl]
  *
  * Reads the CSV once (header names = model inputs; other columns ignored;
  * empty cells are missing) into a (rows, inputs) matrix of doubles, then
  * scores it RUNS times with THREADS OpenMP threads over blocks of 8192 rows,
- * as `binfer run` does, and prints the median seconds and rows/s. Built by
- * `make bench`; this is a benchmark harness, not part of binfer. */
+ * as `binfer run` does, and prints the median seconds and rows/s. With
+ * SCORES.jsonl, writes each row's first output as {"score": v} (9 digits, as
+ * binfer prints), for the benchmark to check it against the other tools.
+ * Built by `make bench`; this is a benchmark harness, not part of binfer. */
 #include <math.h>
 #include <omp.h>
 #include <stdio.h>
@@ -16,6 +18,7 @@
 
 #include "arena.h"
 #include "model.h"
+#include "numparse.h"
 
 static double now(void)
 {
@@ -33,7 +36,7 @@ static int cmp(const void *a, const void *b)
 int main(int argc, char **argv)
 {
 	if (argc < 4) {
-		fprintf(stderr, "usage: bench_score KIND MODEL IN.csv [THREADS] [RUNS]\n");
+		fprintf(stderr, "usage: bench_score KIND MODEL IN.csv [THREADS] [RUNS] [SCORES.jsonl]\n");
 		return 2;
 	}
 	int threads = argc > 4 ? atoi(argv[4]) : 2, runs = argc > 5 ? atoi(argv[5]) : 5;
@@ -97,6 +100,18 @@ int main(int argc, char **argv)
 	qsort(t, (size_t)runs, sizeof *t, cmp);
 	double med = t[runs / 2];
 	printf("%zu rows, %d threads, median %.4f s, %.0f rows/s (first score %.9g)\n", n, threads, med, n / med, out[0]);
+	if (argc > 6) {
+		FILE *g = fopen(argv[6], "w");
+		if (!g)
+			return perror(argv[6]), 3;
+		char num[32];
+		for (size_t r = 0; r < n; r++) {
+			num_format_f32(num, out[r * m->n_outputs]);
+			fprintf(g, "{\"score\": %s}\n", num);
+		}
+		if (fclose(g) != 0)
+			return perror(argv[6]), 3;
+	}
 	for (int k = 0; k < threads; k++)
 		arena_free(&scratch[k]);
 	free(scratch);

@@ -22,8 +22,9 @@ rank_xendcg), the three missing types (NaN: the default; Zero:
 zero_as_missing; None: use_missing=false), categorical splits, random forest
 (average_output) and DART; leaf-wise trees of LightGBM's default 31 leaves.
 
-LightGBM is not packaged for Debian: build its CLI from source (see
-DEVELOPERS.md) and give its path in $LIGHTGBM or put `lightgbm` on PATH.
+LightGBM is not packaged for Debian: build its command-line program from
+LightGBM's own source (cmake, target `lightgbm`), outside this repository,
+and give its path in $LIGHTGBM or put `lightgbm` on PATH.
 
 usage: make_lightgbm_testdata.py [--out-dir REPO_ROOT]
 """
@@ -122,7 +123,7 @@ def lightgbm_cli():
     cli = os.environ.get("LIGHTGBM") or shutil.which("lightgbm")
     if not cli or not os.access(cli, os.X_OK):
         sys.exit("make_lightgbm_testdata: LightGBM's CLI not found: set LIGHTGBM=/path/to/lightgbm "
-                 "(DEVELOPERS.md says how to build it)")
+                 "(built from LightGBM's source, target lightgbm)")
     return cli
 
 

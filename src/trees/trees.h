@@ -7,7 +7,8 @@
  * one way; LightGBM: double values, `x <= threshold`, missing types None /
  * Zero / NaN, bitsets of categories that go left), so each library has its
  * own reference evaluator, written line by line after the library's own
- * predictor, and trees.c's fast batched evaluator is tested against them. */
+ * predictor, and the fast batched evaluator (tree_layout.c, tree_walk.c) is
+ * tested against them. */
 #ifndef BF_TREES_H
 #define BF_TREES_H
 

@@ -183,7 +183,7 @@ static char *model1(const char *objective, int n_features, const char *tree)
 }
 
 /* The first margin of row by the reference evaluator, after checking that the
- * fast one (trees.c, the backend binfer runs) gives every margin bit for bit,
+ * fast one (tree_walk.c, the backend binfer runs) gives every margin bit for bit,
  * from the same text (load_ok's last). */
 static double margin1(const tree_ensemble *e, const double *row)
 {

@@ -1,5 +1,5 @@
 /* trees_fuzz.c: libFuzzer target that checks the fast tree evaluator
- * (trees.c: its layouts, the fixed-depth walk and, with AVX2, the vector
+ * (tree_layout.c, tree_walk.c: its layouts, the fixed-depth walk and, with AVX2, the vector
  * walk) against the reference evaluators on mutated models. An input is an
  * XGBoost model (JSON, UBJSON or legacy binary), or a LightGBM text model
  * when it starts with "tree\n". Whatever loads is scored on 70 rows (a

@@ -1,4 +1,4 @@
-/* trees_test.c: the fast batched tree evaluator (trees.c) against the
+/* trees_test.c: the fast batched tree evaluator (tree_walk.c) against the
  * reference evaluators written after each library (xgb_margin_ref,
  * lgb_margin_ref): bit-identical margins on every real model, for rows
  * drawn to hit the edge cases: missing values, values exactly on split

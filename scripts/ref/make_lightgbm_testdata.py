@@ -44,24 +44,10 @@ import pandas as pd
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 
-CHURN_CATS = ["state", "area_code", "international_plan", "voice_mail_plan"]
-CHURN_NUM = ["account_length", "number_vmail_messages", "total_day_minutes", "total_day_calls",
-             "total_day_charge", "total_eve_minutes", "total_eve_calls", "total_eve_charge",
-             "total_night_minutes", "total_night_calls", "total_night_charge",
-             "total_intl_minutes", "total_intl_calls", "total_intl_charge",
-             "number_customer_service_calls"]
-CREDIT_NUM = ["Seniority", "Time", "Age", "Expenses", "Income", "Assets", "Debt", "Amount",
-              "Price"]
-HPC_NUM = ["compounds", "input_fields", "iterations", "num_pending", "hour"]
-AMES_NUM = ["Lot_Frontage", "Lot_Area", "Year_Built", "Year_Remod_Add", "Mas_Vnr_Area",
-            "Total_Bsmt_SF", "First_Flr_SF", "Second_Flr_SF", "Gr_Liv_Area", "Full_Bath",
-            "Half_Bath", "Bedroom_AbvGr", "TotRms_AbvGrd", "Fireplaces", "Garage_Cars",
-            "Garage_Area", "Year_Sold", "Longitude", "Latitude"]
-ATTRITION_NUM = ["Age", "DailyRate", "DistanceFromHome", "HourlyRate", "JobLevel",
-                 "MonthlyIncome", "MonthlyRate", "PercentSalaryHike", "StockOptionLevel",
-                 "TotalWorkingYears", "TrainingTimesLastYear", "YearsAtCompany",
-                 "YearsInCurrentRole", "YearsSinceLastPromotion", "YearsWithCurrManager"]
-SACRAMENTO_NUM = ["beds", "baths", "sqft", "latitude", "longitude"]
+sys.path.insert(0, HERE)
+# the data sets' columns and how R writes them: as the XGBoost test data has them
+from make_tree_testdata import (AMES_NUM, ATTRITION_NUM, CHURN_CATS, CHURN_NUM, CREDIT_NUM,  # noqa: E402
+                                HPC_NUM, SACRAMENTO_NUM, export_r_dataset)
 
 # Data sets: the R data set, its label (how it becomes a number), the
 # numeric and categorical features, held-out rows, seed.
@@ -144,12 +130,6 @@ def lightgbm_version(cli):
 def run(cli, cwd, **params):
     args = [cli] + [f"{k}={v}" for k, v in params.items()]
     subprocess.run(args, cwd=cwd, check=True, stdout=subprocess.DEVNULL)
-
-
-def export_r_dataset(r_name, path):
-    expr = ('data(%s, package="modeldata"); write.csv(%s, "%s", row.names=FALSE, na="")'
-            % (r_name, r_name, path))
-    subprocess.run(["Rscript", "-e", expr], check=True, stdout=subprocess.DEVNULL)
 
 
 def prepare(name, cfg, tmp):
@@ -238,8 +218,9 @@ def main():
         for name, (ds, params) in MODELS.items():
             p = dict(COMMON, **params)
             model = os.path.join(out, name + ".txt")
-            run(cli, tmp, task="train", data=frames[ds], header="true", label_column="name:label",
-                output_model=model, **p)
+            # relative to the scratch folder: the model records its data file's name
+            run(cli, tmp, task="train", data=os.path.basename(frames[ds]), header="true",
+                label_column="name:label", output_model=model, **p)
             data = os.path.join(out, ds + ".csv")
             for what, extra in (("pred", {}), ("raw", {"predict_raw_score": "true"})):
                 run(cli, tmp, task="predict", data=data, header="true", label_column="name:label",

@@ -10,18 +10,16 @@
  * tensor data need not be aligned to its dtype, so it is read with memcpy. */
 #include "safetensors.h"
 
-#include <errno.h>
-#include <fcntl.h>
+#include "file.h"
+
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "arena.h"
+#include "file.h"
 #include "json.h"
 
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
@@ -284,43 +282,17 @@ int st_open(st_file *f, const char *path, bf_error *err)
 	if (!f->path)
 		return bf_err_set(err, BF_ENOMEM, path, 0, 0, "out of memory");
 	st_loader L = {.f = f, .err = err};
-	int rc;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0) {
-		rc = st_fail(&L, "cannot open: %s", strerror(errno));
+	bf_map map;
+	int rc = bf_map_file(path, "safetensors file", BF_EMODEL, &map, err);
+	if (rc)
+		goto fail;
+	f->map = map.data;
+	f->size = map.size;
+	if (f->size < 8) {
+		rc = st_fail(&L, "file is %zu bytes, too short for a safetensors file (8-byte header length "
+			     "first)", f->size);
 		goto fail;
 	}
-	struct stat sb;
-	if (fstat(fd, &sb) < 0) {
-		rc = st_fail(&L, "cannot stat: %s", strerror(errno));
-		close(fd);
-		goto fail;
-	}
-	if (!S_ISREG(sb.st_mode)) {
-		rc = st_fail(&L, "not a regular file");
-		close(fd);
-		goto fail;
-	}
-	if (sb.st_size < 8) {
-		rc = st_fail(&L, "file is %lld bytes, too short for a safetensors file (8-byte header length "
-			     "first)", (long long)sb.st_size);
-		close(fd);
-		goto fail;
-	}
-	if ((uint64_t)sb.st_size > SIZE_MAX) {
-		rc = st_fail(&L, "file is too large to map");
-		close(fd);
-		goto fail;
-	}
-	f->size = (size_t)sb.st_size;
-	void *map = mmap(NULL, f->size, PROT_READ, MAP_PRIVATE, fd, 0);
-	int map_errno = errno;
-	close(fd);
-	if (map == MAP_FAILED) {
-		rc = st_fail(&L, "cannot map: %s", strerror(map_errno));
-		goto fail;
-	}
-	f->map = map;
 
 	const unsigned char *b = f->map;
 	uint64_t hlen = 0;
@@ -358,8 +330,8 @@ const st_tensor *st_find(const st_file *f, const char *name)
 
 void st_close(st_file *f)
 {
-	if (f->map)
-		munmap(f->map, f->size);
+	bf_map map = {f->map, f->size};
+	bf_unmap(&map);
 	free(f->tensors); /* and the names after them */
 	free(f->path);
 	memset(f, 0, sizeof *f);

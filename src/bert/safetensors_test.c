@@ -434,11 +434,21 @@ static void test_not_a_file(void **state)
 	st_file f;
 	bf_error err;
 	assert_int_equal(st_open(&f, "/tmp/binfer_st_test_no_such_file", &err), BF_EMODEL);
-	assert_string_equal(err.message, "cannot open: No such file or directory");
+	assert_string_equal(err.message, "cannot open safetensors file: No such file or directory");
 	assert_string_equal(err.path, "/tmp/binfer_st_test_no_such_file");
 	assert_int_equal(st_open(&f, "/tmp", &err), BF_EMODEL);
-	assert_string_equal(err.message, "not a regular file");
+	assert_string_equal(err.message, "cannot open safetensors file: it is a folder, expected a regular file");
 	assert_null(f.path);
+	/* a FIFO is refused at once, not read (opening it would wait for a writer) */
+	char fifo[] = "/tmp/binfer_st_test_fifo_XXXXXX";
+	int fd = mkstemp(fifo);
+	assert_true(fd >= 0);
+	close(fd);
+	unlink(fifo);
+	assert_int_equal(mkfifo(fifo, 0600), 0);
+	assert_int_equal(st_open(&f, fifo, &err), BF_EMODEL);
+	assert_string_equal(err.message, "cannot open safetensors file: it is a FIFO, expected a regular file");
+	unlink(fifo);
 }
 
 /* ---- truncation and corruption ----------------------------------------------- */

@@ -48,7 +48,7 @@ for i in $(seq "$RUNS"); do
 	./binfer run "$B/job.yaml" -q
 	t1=$(now)
 	check=()
-	[ "$i" = 1 ] && check=("$B/py.jsonl.zst")
+	if [ "$i" = 1 ]; then check=("$B/py.jsonl.zst"); fi
 	$PY scripts/bench/bench_xgb_python.py "$model" "$data" "$B/py.jsonl.zst" --nthread 2 > "$B/py.log" 2>&1
 	scripts/bench/bench_xgb_cli.sh "$model" "$data" "$B/cli.txt" "${check[@]}" > "$B/cli.log" 2>&1 || {
 		cat "$B/cli.log" >&2
@@ -61,6 +61,7 @@ for i in $(seq "$RUNS"); do
 	tc+=("$(sed -n 's/^bench_xgb_cli: [0-9]* rows in \([0-9.]*\) s.*/\1/p' "$B/cli.log")")
 	tp+=("$(sed -n 's/^bench_xgb_python: [0-9]* rows in \([0-9.]*\) s.*/\1/p' "$B/py.log")")
 	sp+=("$(sed -n 's/.*in memory: DMatrix [0-9.]* s, predict \([0-9.]*\) s.*/\1/p' "$B/py.log")")
+	if [ "$i" = 1 ]; then cp "$B/cli.log" "$B/cli_check.log"; fi
 done
 mb=$(printf '%s\n' "${tb[@]}" | median)
 mc=$(printf '%s\n' "${tc[@]}" | median)
@@ -76,7 +77,7 @@ score=$(build/bench_score xgboost "$model" "$data" 2 "$RUNS" "$B/score.jsonl" | 
 printf '  %-34s %8.3f s %10.0f rows/s\n' "binfer scoring alone" "$score" "$(echo "$ROWS / $score" | bc -l)"
 printf '  %-34s %8.3f s %10.0f rows/s  -> binfer %.1fx\n' "XGBoost predict (fresh DMatrix)" "$ms" \
 	"$(echo "$ROWS / $ms" | bc -l)" "$(echo "$ms / $score" | bc -l)"
-grep -A4 '^bench_xgb_cli: first' "$B/cli.log" | sed 's/^/  /'
+grep -A4 '^bench_xgb_cli: first' "$B/cli_check.log" | sed 's/^/  /'
 zhead "$B/py.jsonl.zst" 100000 > "$B/want.jsonl"
 zhead "$B/binfer.jsonl.zst" 100000 > "$B/got.jsonl"
 same "python vs binfer run, first 100k rows" "$B/want.jsonl" "$B/got.jsonl" --f32

@@ -2,7 +2,8 @@
  * the subcommand, and maps its status to an exit code:
  *   0 success; 1 finished but rejects exceeded rejects.max_ratio;
  *   2 usage or spec error (nothing written); 3 model, input or output error;
- *   130 interrupted (partial output removed). */
+ *   4 another run is writing the same output; 130 interrupted (partial
+ *   output removed); 141 the reader of standard output went away. */
 #include <errno.h>
 #include <getopt.h>
 #include <malloc.h>
@@ -14,6 +15,7 @@
 
 #include "error.h"
 #include "model.h"
+#include "outputs.h"
 #include "pipeline.h"
 #include "record.h"
 #include "report.h"
@@ -25,7 +27,9 @@ enum {
 	EXIT_REJECTS = 1,
 	EXIT_USAGE = 2,
 	EXIT_RUN = 3,
+	EXIT_BUSY = 4,
 	EXIT_INTERRUPTED = 130,
+	EXIT_PIPE = 141, /* 128 + SIGPIPE, as a filter killed by it */
 };
 
 static const char usage_main[] =
@@ -42,7 +46,7 @@ static const char usage_main[] =
 	"  version             print the version\n"
 	"\n"
 	"exit status: 0 ok, 1 too many rejects, 2 usage or spec error, 3 model/input/output error,\n"
-	"130 interrupted. See binfer(1).\n";
+	"4 output locked by another run, 130 interrupted, 141 output pipe closed. See binfer(1).\n";
 
 static const char usage_run[] =
 	"usage: binfer run JOB.yaml [options]\n"
@@ -75,22 +79,28 @@ static const char usage_inspect[] =
 
 static void on_signal(int sig)
 {
-	sink_cleanup_all();
+	outputs_cleanup_all();
 	signal(sig, SIG_DFL);
-	static const char msg[] = "binfer: interrupted; partial output removed\n";
-	ssize_t unused = write(STDERR_FILENO, msg, sizeof msg - 1);
+	static const char removed[] = "binfer: interrupted; partial output removed\n";
+	static const char after[] = "binfer: interrupted after the run's outputs were complete\n";
+	int done = outputs_published();
+	ssize_t unused = write(STDERR_FILENO, done ? after : removed, done ? sizeof after - 1 : sizeof removed - 1);
 	(void)unused;
 	_exit(EXIT_INTERRUPTED);
 }
 
+/* A signal that was ignored when binfer started (nohup, a shell's
+ * background job) stays ignored. SIGPIPE is ignored: a write to a closed
+ * pipe then fails with EPIPE, and the run ends as a filter does (141). */
 static void install_signals(void)
 {
-	struct sigaction sa;
+	static const int sigs[] = {SIGINT, SIGTERM, SIGHUP};
+	struct sigaction sa, old;
 	memset(&sa, 0, sizeof sa);
 	sa.sa_handler = on_signal;
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGHUP, &sa, NULL);
+	for (size_t i = 0; i < sizeof sigs / sizeof *sigs; i++)
+		if (sigaction(sigs[i], NULL, &old) == 0 && old.sa_handler != SIG_IGN)
+			sigaction(sigs[i], &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
 }
 
@@ -106,16 +116,37 @@ static int status_exit(int status)
 		return EXIT_USAGE;
 	case BF_EINTR:
 		return EXIT_INTERRUPTED;
+	case BF_EPIPE:
+		return EXIT_PIPE;
+	case BF_EBUSY:
+		return EXIT_BUSY;
 	default:
 		return EXIT_RUN;
 	}
 }
 
+/* Writes s to f with control bytes as \xNN: messages quote paths, column
+ * names and input values, and a terminal must not take them as commands. */
+static void put_escaped(FILE *f, const char *s)
+{
+	for (; *s; s++) {
+		unsigned char c = (unsigned char)*s;
+		if (c < 0x20 || c == 0x7f)
+			fprintf(f, "\\x%02x", c);
+		else
+			fputc(c, f);
+	}
+}
+
 static int print_error(const bf_error *e)
 {
+	if (e->code == BF_EPIPE)
+		return EXIT_PIPE; /* a filter whose reader left ends quietly */
 	char buf[2200];
 	bf_err_format(e, buf, sizeof buf);
-	fprintf(stderr, "binfer: %s\n", buf);
+	fputs("binfer: ", stderr);
+	put_escaped(stderr, buf);
+	fputc('\n', stderr);
 	return status_exit(e->code);
 }
 
@@ -307,11 +338,16 @@ static int cmd_run(int argc, char **argv)
 	report rep;
 	rc = run_job(&spec, &opt, &rep, &err);
 	int code;
+	if (rep.threads_asked > rep.threads && !c.quiet)
+		fprintf(stderr, "binfer: %d threads asked for, %d used: the machine has %d cores\n", rep.threads_asked,
+			rep.threads, rep.threads);
 	if (rc) {
 		code = print_error(&err);
 	} else {
 		if (!c.quiet)
 			report_summary(&rep, stderr);
+		else
+			report_lost(&rep, stderr);
 		code = EXIT_OK;
 		if (rep.rows_read && (double)rep.rows_rejected > spec.rejects.max_ratio * (double)rep.rows_read) {
 			fprintf(stderr,
@@ -350,9 +386,12 @@ static void print_plan(const job_spec *spec, const job_plan *p, FILE *f)
 	fprintf(f, "report: %s\n", spec->report.path);
 	fprintf(f, "sample: %zu rows read, %llu would be scored, %llu rejected\n", p->sample_rows,
 		(unsigned long long)p->scored, (unsigned long long)p->rejected);
-	for (size_t k = 0; k < p->n_shown; k++)
-		fprintf(f, "  %s:%lld: %s: %s\n", spec->input.path, (long long)p->shown[k].line,
-			rows_reason_name[p->shown[k].reason], p->shown[k].why);
+	for (size_t k = 0; k < p->n_shown; k++) {
+		fprintf(f, "  %s:%lld: %s: ", spec->input.path, (long long)p->shown[k].line,
+			rows_reason_name[p->shown[k].reason]);
+		put_escaped(f, p->shown[k].why);
+		fputc('\n', f);
+	}
 }
 
 static int cmd_validate(int argc, char **argv)
@@ -487,6 +526,8 @@ static int close_stdout(int code)
 {
 	if (fflush(stdout) == 0 && !ferror(stdout) && fclose(stdout) == 0)
 		return code;
+	if (errno == EPIPE)
+		return code == EXIT_OK || code == EXIT_REJECTS ? EXIT_PIPE : code;
 	fprintf(stderr, "binfer: cannot write standard output: %s\n", strerror(errno));
 	return code == EXIT_OK || code == EXIT_REJECTS ? EXIT_RUN : code;
 }

@@ -4,7 +4,8 @@
  * the reader thread and splitting (independent per record) runs on all cores:
  *   csv_frame()  finds where the record at the start of a buffer ends;
  *   csv_split()  cuts one framed record into fields, unescaping quotes.
- * Records end at LF or CRLF outside quotes; a lone CR inside a field is data.
+ * Records end at LF or CRLF outside quotes; a lone CR inside a field is data
+ * (a file whose lines end in CR alone is read as such by the reader).
  * Quoted fields may hold delimiters, quotes doubled ("") and newlines. A quote
  * inside an unquoted field is taken literally (as Python's csv and pandas do).
  * The UTF-8 byte-order mark is the caller's business (strip it before the
@@ -19,10 +20,13 @@
 
 /* Frames the record at buf[0..len).
  * Returns 1 with *out set when a whole record was found; at_eof != 0 means no
- * more bytes will come, so a record without terminator ends at len (also one
- * inside an unterminated quote: csv_split reports that). Returns 0 when more
- * bytes are needed (len == 0 at EOF also returns 0: no record). */
-int csv_frame(const char *buf, size_t len, int at_eof, char quote, record_frame *out);
+ * more bytes will come, so a record without terminator ends at len. Returns
+ * 0 when more bytes are needed (len == 0 at EOF also returns 0: no record).
+ * With max_lines (0 = no limit), a record that would span more than
+ * max_lines lines, or that reaches the end of the input inside a quote after
+ * its first line, is taken for a stray quote: the frame is then its first line only, with open_quote set,
+ * and the next record starts on the line after. */
+int csv_frame(const char *buf, size_t len, int at_eof, char quote, uint32_t max_lines, record_frame *out);
 
 typedef struct csv_field {
 	const char *ptr;   /* into the record, or into scratch when unescaped */

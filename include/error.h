@@ -18,6 +18,8 @@ typedef enum bf_status {
 	BF_EOUTPUT, /* output could not be written */
 	BF_ENOMEM,
 	BF_EINTR,   /* interrupted by a signal */
+	BF_EPIPE,   /* the reader of a stream output went away (a filter's `| head`) */
+	BF_EBUSY,   /* another run holds an output */
 } bf_status;
 
 typedef struct bf_error {

@@ -144,6 +144,8 @@ struct model {
 	size_t n_outputs;       /* values per row from predict */
 	int raw;                /* outputs are margins (written as "margin"/"margins") */
 	int text_input;         /* reads text (input.text_fields), scored by predict_text */
+	int finite_inputs;      /* the library refuses infinite inputs: rows with one are rejected */
+	size_t max_text_bytes;  /* text models: a longer text is rejected as too_long (0 = no limit) */
 	size_t top_k;           /* MODEL_TASK_TAGS: tags per row at most */
 	uint64_t n_params;
 	uint64_t file_bytes;    /* of the file fingerprinted */

@@ -18,7 +18,13 @@ typedef struct record_frame {
 	size_t len;        /* record bytes, without its LF/CRLF terminator */
 	size_t next;       /* offset where the next record starts */
 	uint32_t newlines; /* LF bytes consumed, terminator included (for line numbers) */
+	uint8_t open_quote; /* CSV: a quote that does not close in time; the frame is the record's first line */
 } record_frame;
+
+/* What framing is told by the spec. */
+typedef struct record_opts {
+	uint32_t max_lines;  /* CSV: lines one record may span (input.csv.max_lines_per_record) */
+} record_opts;
 
 typedef struct record_format {
 	const char *name;                /* as the spec, the report and messages name it */
@@ -26,7 +32,7 @@ typedef struct record_format {
 	/* Frames the record at buf[0..len): 1 with *f set, 0 when more bytes
 	 * are needed; at_eof: no more bytes come, so a record without its
 	 * terminator ends at len (len == 0 at EOF: 0, no record). */
-	int (*frame)(const char *buf, size_t len, int at_eof, record_frame *f);
+	int (*frame)(const record_opts *o, const char *buf, size_t len, int at_eof, record_frame *f);
 	/* 1 when a framed record holds nothing: skipped, not counted as a row. */
 	int (*blank)(const char *rec, size_t len);
 	const char *field;               /* what a named input is: "column", "field" */

@@ -10,6 +10,7 @@
 #include "error.h"
 #include "model.h"
 #include "rows.h"
+#include "sink.h"
 #include "spec.h"
 
 /* Batch latencies in a log-scale histogram: bounded memory for any run. */
@@ -42,7 +43,8 @@ typedef struct report {
 	uint64_t rows_written;
 	uint64_t output_bytes_raw;         /* before compression */
 	uint64_t output_bytes;             /* on disk */
-	char rejects_path[1024];
+	char rejects_path[1024];           /* "" when off */
+	uint64_t rejects_bytes;
 	double max_ratio;
 
 	uint64_t batches;
@@ -57,6 +59,7 @@ typedef struct report {
 	int text_model;
 
 	int threads;
+	int threads_asked;                 /* the spec's threads (0 = all cores), when more than the cores */
 	int blas_threads;
 	double usd_per_hour;
 } report;
@@ -81,20 +84,23 @@ void report_counts_add(report_counts *a, const report_counts *b);
  * model's floating-point operations for it (0 when unknown);
  * report_input: the bytes read so far; report_end: the time split of the
  * reader and writer threads, the output's header (written before any
- * batch) and its size on disk. */
+ * batch), and the sizes of the results and rejects files as written. */
 void report_begin(report *r, const job_spec *spec);
 void report_setup(report *r, const model *m, int threads, size_t batch_rows, int input_zstd, int64_t input_size);
 void report_add_batch(report *r, uint64_t rows, const report_counts *c, double flops, double latency_ms);
 void report_input(report *r, uint64_t bytes_in, uint64_t bytes_raw, double wall_s);
 void report_end(report *r, double t_read, double t_write, uint64_t header_bytes, uint64_t output_bytes,
-		double wall_s);
+		uint64_t rejects_bytes, double wall_s);
 
 void report_add_latency(report *r, double ms);
 /* The q-quantile (0..1) of batch latency in ms (bucket upper bound), 0 when empty. */
 double report_latency_ms(const report *r, double q);
-/* Writes the report as JSON to path (atomically). */
-int report_write(const report *r, const char *path, bf_error *err);
+/* Writes the report as JSON into s (the report's sink of the run's outputs). */
+int report_write(const report *r, sink *s, bf_error *err);
 /* The short human summary for stderr. */
 void report_summary(const report *r, FILE *f);
+/* A warning when rejected rows were not kept anywhere (rejects off):
+ * printed even when the summary is not. */
+void report_lost(const report *r, FILE *f);
 
 #endif

@@ -50,6 +50,7 @@ typedef struct job_spec {
 		char *id_field;          /* NULL = row number */
 		char delimiter;          /* csv.delimiter, default ',' (one byte) */
 		int header;              /* csv.header, default 1 */
+		size_t max_lines;        /* csv.max_lines_per_record: lines a quoted field may span, default 100 */
 		char **text_fields;      /* input.text_fields (text models), NULL if absent */
 		size_t n_text_fields;
 		size_t max_record_bytes; /* input.max_record_bytes, default 1 MiB */
@@ -103,12 +104,12 @@ typedef struct job_spec {
 	} output;
 
 	struct {
-		char *path;              /* default <output stem>.rejects.jsonl */
+		char *path;              /* default <output stem>.rejects.jsonl, "none" for a stream output; "none" = off */
 		double max_ratio;        /* default 0.01, 0..1 */
 	} rejects;
 
 	struct {
-		char *path;              /* default <output stem>.report.json */
+		char *path;              /* default <output stem>.report.json, "none" for a stream output; "none" = off */
 	} report;
 
 	struct {

@@ -75,8 +75,9 @@ typedef struct bert_options {
 
 /* dir/name, malloc'd. */
 char *bert_join(const char *dir, const char *name);
-/* Reads dir/name as JSON into a. NULL when it cannot: err filled, except
- * for an absent file when optional (err->code stays BF_OK then). */
+/* Reads dir/name (a regular file of at most 16 MiB) as JSON into a. NULL
+ * when it cannot: err filled, except for an absent file when optional
+ * (err->code stays BF_OK then). */
 json_value *bert_read_json(const char *dir, const char *name, arena *a, int optional, bf_error *err);
 /* Sizes from config.json (cfg) into B; BF_EMODEL naming the file when one
  * is missing or is not BERT's. */

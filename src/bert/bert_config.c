@@ -2,7 +2,6 @@
  * config.json (sizes, activation, positions), and for sentence-transformers
  * models modules.json, the Pooling module's config.json and
  * sentence_bert_config.json. */
-#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,6 +9,9 @@
 
 #include "bert.h"
 #include "file.h"
+
+/* A config file of a model folder is small; a huge one is not one. */
+#define BERT_CONFIG_MAX (16u << 20)
 
 char *bert_join(const char *dir, const char *name)
 {
@@ -28,15 +30,11 @@ json_value *bert_read_json(const char *dir, const char *name, arena *a, int opti
 		return NULL;
 	}
 	size_t len;
-	char *buf = bf_read_file(path, &len);
-	if (!buf) {
-		int e = errno;
-		if (e == ENOMEM)
-			bf_err_set(err, BF_ENOMEM, path, 0, 0, "out of memory");
-		else if (!optional)
-			bf_err_set(err, BF_EMODEL, path, 0, 0, "cannot open: the model folder needs %s", name);
-		else if (e != ENOENT)
-			bf_err_set(err, BF_EMODEL, path, 0, 0, "cannot read %s: %s", name, strerror(e));
+	char *buf;
+	int rc = bf_read_whole(path, name, BERT_CONFIG_MAX, optional, BF_EMODEL, &buf, &len, err);
+	if (!rc && !buf && !optional)
+		rc = bf_err_set(err, BF_EMODEL, path, 0, 0, "cannot open: the model folder needs %s", name);
+	if (rc || !buf) {
 		free(path);
 		return NULL;
 	}

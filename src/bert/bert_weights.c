@@ -140,6 +140,12 @@ int bert_load_weights(bert *B, model *m, const char *dir, bf_error *err)
 	if (st_find(&B->st, "bert.embeddings.word_embeddings.weight"))
 		L.prefix = "bert.";
 	size_t H = B->H;
+	/* every layer has 16 tensors: a count config.json makes up is refused
+	 * before anything is sized by it */
+	if (B->L > B->st.n / 16)
+		return bf_err_set(err, BF_EMODEL, B->st.path, 0, 0,
+				  "config.json says %zu layers, but the file holds %zu tensors (a layer has 16)", B->L,
+				  B->st.n);
 	if (!(B->word = tensor(&L, "embeddings.word_embeddings.weight", B->vocab, H)) ||
 	    !(B->pos = tensor(&L, "embeddings.position_embeddings.weight", B->max_pos, H)) ||
 	    !(B->type = tensor(&L, "embeddings.token_type_embeddings.weight", B->types, H)) ||

@@ -20,7 +20,6 @@
  * the vocab, all inside the caller's work buffer. */
 #include "wordpiece.h"
 
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,6 +29,12 @@
 #include "file.h"
 #include "json.h"
 #include "utf8.h"
+
+/* Sane limits on what a model folder may hold: BERT vocabularies have tens
+ * of thousands of tokens (multilingual ones a quarter of a million). */
+#define WP_VOCAB_FILE_MAX (64u << 20)
+#define WP_VOCAB_MAX_TOKENS (1 << 21)
+#define WP_CONFIG_FILE_MAX (16u << 20)
 
 /* ---------------------------------------------------------------- characters */
 
@@ -479,10 +484,10 @@ int wp_load(wp_tokenizer *t, const char *path, const wp_options *opt, bf_error *
 	else
 		wp_defaults(&t->opt);
 	size_t len;
-	char *text = bf_read_file(path, &len);
-	if (!text)
-		return bf_err_set(err, errno == ENOMEM ? BF_ENOMEM : BF_EMODEL, path, 0, 0,
-				  "cannot read vocab file: %s", strerror(errno));
+	char *text;
+	int rc = bf_read_whole(path, "vocab file", WP_VOCAB_FILE_MAX, 0, BF_EMODEL, &text, &len, err);
+	if (rc)
+		return rc;
 
 	/* Lines as Python's readlines() in text mode: \n, \r\n and \r end them. */
 	size_t lines = 0;
@@ -491,10 +496,10 @@ int wp_load(wp_tokenizer *t, const char *path, const wp_options *opt, bf_error *
 			lines++;
 	if (len && text[len - 1] != '\n' && text[len - 1] != '\r')
 		lines++;
-	if (lines > INT32_MAX) {
+	if (lines > WP_VOCAB_MAX_TOKENS) {
 		free(text);
 		return bf_err_set(err, BF_EMODEL, path, 0, 0, "vocab has %zu lines, expected at most %d", lines,
-				  INT32_MAX);
+				  WP_VOCAB_MAX_TOKENS);
 	}
 	t->text = text;
 	t->tokens = malloc((lines ? lines : 1) * sizeof *t->tokens);
@@ -588,18 +593,14 @@ int wp_options_from_dir(wp_options *opt, const char *dir, bf_error *err)
 	if ((size_t)snprintf(path, sizeof path, "%s/tokenizer_config.json", dir) >= sizeof path)
 		return bf_err_set(err, BF_EMODEL, dir, 0, 0, "model folder path is too long");
 	size_t len;
-	char *text = bf_read_file(path, &len);
-	if (!text) {
-		if (errno == ENOENT)
-			return BF_OK;
-		return bf_err_set(err, errno == ENOMEM ? BF_ENOMEM : BF_EMODEL, path, 0, 0,
-				  "cannot read tokenizer config: %s", strerror(errno));
-	}
+	char *text;
+	int rc = bf_read_whole(path, "tokenizer config", WP_CONFIG_FILE_MAX, 1, BF_EMODEL, &text, &len, err);
+	if (rc || !text)
+		return rc;
 	arena a;
 	arena_init(&a, 0);
 	json_value *root;
 	json_error jerr;
-	int rc = BF_OK;
 	if (json_parse(text, len, &a, &root, &jerr) < 0) {
 		rc = bf_err_set(err, BF_EMODEL, path, jerr.line, jerr.column, "%s", jerr.message);
 		goto done;

@@ -11,6 +11,8 @@
 #include "fasttext.h"
 #include "model.h"
 
+#define FT_ROW_IDS_MAX ((size_t)1 << 24) /* ids of one row: 64 MiB of scratch */
+
 typedef struct ft_backend {
 	ft_model ft;
 	int k;          /* labels per row asked for: top_k, or all */
@@ -67,6 +69,19 @@ static int ftb_load(model *m, const model_file *file, const void *opts, bf_error
 	m->top_k = (size_t)b->k;
 	m->n_outputs = 2 * (size_t)b->k + 1;
 	m->n_params = (uint64_t)f->input.rows * (uint64_t)f->dim + (uint64_t)f->output.rows * (uint64_t)f->dim;
+	/* A row's ids (words, char n-grams, word n-grams) take scratch in
+	 * proportion to its length, more for a model of long n-grams: a text
+	 * that would need more than FT_ROW_IDS_MAX ids is rejected, not a
+	 * reason to fail the run. The largest length within the bound: */
+	size_t lo = 0, hi = (size_t)1 << 32;
+	while (lo + 1 < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (ft_ids_bound(f, mid) <= FT_ROW_IDS_MAX)
+			lo = mid;
+		else
+			hi = mid;
+	}
+	m->max_text_bytes = lo;
 	return BF_OK;
 }
 

@@ -13,8 +13,9 @@ int batch_alloc_records(batch *b, size_t rows)
 	b->off = malloc(rows * sizeof *b->off);
 	b->rlen = malloc(rows * sizeof *b->rlen);
 	b->line = malloc(rows * sizeof *b->line);
-	b->too_long = malloc(rows);
-	return b->buf && b->off && b->rlen && b->line && b->too_long ? 0 : -1;
+	b->flag = malloc(rows);
+	b->lines = malloc(rows * sizeof *b->lines);
+	return b->buf && b->off && b->rlen && b->line && b->flag && b->lines ? 0 : -1;
 }
 
 /* The most chunks a batch of rows can split into on nt threads. */
@@ -39,17 +40,17 @@ int batch_alloc(batch *b, size_t rows, const model *m, size_t n_include, int thr
 	b->cap_chunks = max_chunks(rows, threads);
 	b->out = calloc(b->cap_chunks, sizeof *b->out);
 	b->rej = calloc(b->cap_chunks, sizeof *b->rej);
-	b->z = calloc((size_t)threads, sizeof *b->z);
-	return b->z && b->text && b->x && b->y && b->reason && b->why && b->id && b->incl && b->out && b->rej ? 0 : -1;
+	return b->text && b->x && b->y && b->reason && b->why && b->id && b->incl && b->out && b->rej ? 0 : -1;
 }
 
-void batch_free(batch *b, int threads)
+void batch_free(batch *b)
 {
 	free(b->buf);
 	free(b->off);
 	free(b->rlen);
 	free(b->line);
-	free(b->too_long);
+	free(b->flag);
+	free(b->lines);
 	free(b->x);
 	free(b->y);
 	free(b->reason);
@@ -61,8 +62,8 @@ void batch_free(batch *b, int threads)
 		tbuf_free(&b->out[c]);
 		tbuf_free(&b->rej[c]);
 	}
-	for (int t = 0; b->z && t < threads; t++)
-		tbuf_free(&b->z[t]);
+	for (size_t k = 0; b->z && k < b->cap_frames; k++)
+		tbuf_free(&b->z[k]);
 	free(b->out);
 	free(b->rej);
 	free(b->z);
@@ -81,6 +82,19 @@ int batch_grow(batch *b, size_t need)
 		return -1;
 	b->buf = p;
 	b->cap = cap;
+	return 0;
+}
+
+int batch_frames(batch *b, size_t n)
+{
+	if (n <= b->cap_frames)
+		return 0;
+	tbuf *z = realloc(b->z, n * sizeof *z);
+	if (!z)
+		return -1;
+	memset(z + b->cap_frames, 0, (n - b->cap_frames) * sizeof *z);
+	b->z = z;
+	b->cap_frames = n;
 	return 0;
 }
 

@@ -2,9 +2,8 @@
  * compute threads (stages.h). The threads take chunks of rows as they come
  * free (a thread held up elsewhere takes fewer), each through parsing, the
  * model and formatting into the chunk's own text, so chunk texts
- * concatenate in input order; then, for zstd output, thread t compresses
- * the t-th share of the chunks into a frame of its own, so the writer
- * thread only writes. OpenBLAS is held at one thread: one level of
+ * concatenate in input order; then, for zstd output, the threads compress
+ * the text in frames of FRAME_BYTES, so the writer thread only writes. OpenBLAS is held at one thread: one level of
  * parallelism. */
 #include <math.h>
 #include <omp.h>
@@ -27,13 +26,24 @@ static int parse_rows(run *r, batch *b, size_t lo, size_t hi, arena *a)
 		b->id[i] = (rows_value){NULL, 0, ROWS_VALUE_ABSENT};
 		b->why[i] = NULL;
 		rows_reason reason;
-		if (b->too_long[i]) {
-			snprintf(why, WHY_MAX, "record longer than input.max_record_bytes (%zu bytes)",
-				 r->spec->input.max_record_bytes);
+		if (b->flag[i] == RECORD_TOO_LONG) {
+			snprintf(why, WHY_MAX, "record longer than input.max_record_bytes (%zu bytes), spanning %u line%s",
+				 r->spec->input.max_record_bytes, b->lines[i], b->lines[i] > 1 ? "s" : "");
 			reason = ROWS_TOO_LONG;
+		} else if (b->flag[i] == RECORD_OPEN_QUOTE) {
+			snprintf(why, WHY_MAX, "a quote opened on this line is not closed within %u lines "
+				 "(input.csv.max_lines_per_record): a stray quote? This line is rejected and reading "
+				 "goes on at the next", r->ropts.max_lines);
+			reason = ROWS_BAD_CSV;
 		} else if (m->text_input) {
 			reason = rows_parse_text(&r->plan, b->buf + b->off[i], b->rlen[i], &b->text[i], &b->id[i],
 						 b->incl + i * ninc, a, why, WHY_MAX);
+			if (!reason && m->max_text_bytes && b->text[i].len > m->max_text_bytes) {
+				snprintf(why, WHY_MAX, "a text of %zu bytes is more than this model scores in one row "
+					 "(%zu bytes, from its word and character n-gram lengths)", b->text[i].len,
+					 m->max_text_bytes);
+				reason = ROWS_TOO_LONG;
+			}
 		} else {
 			reason = rows_parse(&r->plan, b->buf + b->off[i], b->rlen[i], b->x + i * ni, &b->id[i],
 					    b->incl + i * ninc, a, why, WHY_MAX);
@@ -104,14 +114,6 @@ static int format_rows(run *r, batch *b, size_t lo, size_t hi, tbuf *out, tbuf *
 	return oom;
 }
 
-/* Thread t's share of the batch's chunks as one zstd frame in b->z[t]. */
-static int compress_share(run *r, batch *b, int t)
-{
-	size_t c0 = b->n_chunks * (size_t)t / (size_t)r->threads;
-	size_t c1 = b->n_chunks * (size_t)(t + 1) / (size_t)r->threads;
-	return sink_frame(r->cctx[t], b->out + c0, c1 - c0, &b->z[t]) < 0;
-}
-
 int compute_batch(run *r, batch *b)
 {
 	int nt = r->threads;
@@ -142,10 +144,30 @@ int compute_batch(run *r, batch *b)
 			c.t_compute += tc - tb;
 			c.t_format += pipeline_now() - tc;
 		}
-		double td = pipeline_now();
-		if (r->cctx && !oom)
-			oom = compress_share(r, b, t);
-		c.t_format += pipeline_now() - td;
+		/* zstd: the batch's text in frames of FRAME_BYTES, however many
+		 * threads there are, compressed by whichever thread is free */
+		if (r->cctx) {
+#pragma omp single
+			{
+				size_t bytes = 0;
+				for (size_t k = 0; k < b->n_chunks; k++)
+					bytes += b->out[k].len;
+				b->n_frames = (bytes + FRAME_BYTES - 1) / FRAME_BYTES;
+				if (batch_frames(b, b->n_frames))
+					oom = 1, b->n_frames = 0;
+				b->text_bytes = bytes;
+			}
+			double td = pipeline_now();
+#pragma omp for schedule(dynamic, 1)
+			for (size_t k = 0; k < b->n_frames; k++) {
+				size_t from = k * (size_t)FRAME_BYTES, to = from + FRAME_BYTES;
+				if (to > b->text_bytes)
+					to = b->text_bytes;
+				if (sink_frame(r->cctx[t], b->out, b->n_chunks, from, to, &b->z[k]) < 0)
+					oom = 1;
+			}
+			c.t_format += pipeline_now() - td;
+		}
 #pragma omp critical
 		report_counts_add(&total, &c);
 	}

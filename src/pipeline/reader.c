@@ -34,18 +34,25 @@ static int read_more(run *r, batch *b)
 		memmove(b->buf, b->buf + bom, have - bom);
 		got -= bom;
 		r->at_start = 0;
+		/* lines that end in CR alone (old Mac and Excel exports): CRs and no
+		 * LF in the first block; every CR is then read as LF */
+		r->cr_only = got && !memchr(b->buf + b->len, '\n', got) && memchr(b->buf + b->len, '\r', got);
 	}
+	if (r->cr_only)
+		for (char *p = b->buf + b->len, *end = p + got; (p = memchr(p, '\r', (size_t)(end - p))); p++)
+			*p = '\n';
 	b->len += got;
 	return BF_OK;
 }
 
-static void push_record(run *r, batch *b, size_t off, size_t len, int too_long)
+static void push_record(run *r, batch *b, size_t off, size_t len, record_flag flag, uint32_t lines)
 {
 	size_t i = b->n++;
 	b->off[i] = (uint32_t)off;
-	b->rlen[i] = (uint32_t)(too_long && len > RAW_KEEP ? RAW_KEEP : len);
+	b->rlen[i] = (uint32_t)(flag == RECORD_TOO_LONG && len > RAW_KEEP ? RAW_KEEP : len);
 	b->line[i] = r->line;
-	b->too_long[i] = (uint8_t)too_long;
+	b->flag[i] = (uint8_t)flag;
+	b->lines[i] = lines ? lines : 1;
 	r->rows++;
 }
 
@@ -62,14 +69,14 @@ static int skip_long_record(run *r, batch *b, size_t pos)
 			size_t rest = b->len - (size_t)(nl + 1 - b->buf);
 			memmove(b->buf + keep, nl + 1, rest);
 			b->len = keep + rest;
-			push_record(r, b, pos, RAW_KEEP, 1);
+			push_record(r, b, pos, RAW_KEEP, RECORD_TOO_LONG, 1);
 			r->line += 1;
 			return BF_OK;
 		}
 		b->len = keep;
 		scan = keep;
 		if (r->src_eof) {
-			push_record(r, b, pos, RAW_KEEP, 1);
+			push_record(r, b, pos, RAW_KEEP, RECORD_TOO_LONG, 1);
 			return BF_OK;
 		}
 		int rc = read_more(r, b);
@@ -109,9 +116,10 @@ int reader_fill(run *r, batch *b, size_t limit)
 	size_t pos = 0, max = r->spec->input.max_record_bytes;
 	while (b->n < limit && pos < MAX_BATCH_BYTES) {
 		record_frame f;
-		if (r->records->frame(b->buf + pos, b->len - pos, r->src_eof, &f)) {
-			if (!r->records->blank(b->buf + pos, f.len))
-				push_record(r, b, pos, f.len, f.len > max);
+		if (r->records->frame(&r->ropts, b->buf + pos, b->len - pos, r->src_eof, &f)) {
+			record_flag flag = f.open_quote ? RECORD_OPEN_QUOTE : f.len > max ? RECORD_TOO_LONG : RECORD_OK;
+			if (flag || !r->records->blank(b->buf + pos, f.len))
+				push_record(r, b, pos, f.len, flag, f.newlines);
 			r->line += f.newlines;
 			pos += f.next;
 			continue;

@@ -4,11 +4,26 @@
  * that nothing is left under the final names. */
 #include <cblas.h>
 #include <omp.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include "stages.h"
+
+/* The signals a run handles (INT, TERM, HUP) go to the main thread only:
+ * the other threads start with them blocked, so that the commit, which
+ * holds them off in the main thread, is not interrupted from elsewhere. */
+static void block_run_signals(sigset_t *old)
+{
+	sigset_t set;
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGHUP);
+	pthread_sigmask(SIG_BLOCK, &set, old);
+}
 
 double pipeline_now(void)
 {
@@ -22,7 +37,7 @@ double pipeline_now(void)
 void run_close(run *r)
 {
 	for (int i = 0; i < POOL_SIZE; i++)
-		batch_free(&r->pool[i], r->threads);
+		batch_free(&r->pool[i]);
 	if (r->scratch)
 		for (int t = 0; t < r->threads; t++)
 			arena_free(&r->scratch[t]);
@@ -39,6 +54,8 @@ void run_close(run *r)
 	queue_destroy(&r->free_q);
 	queue_destroy(&r->full_q);
 	queue_destroy(&r->done_q);
+	outputs_abort(r->outs);
+	r->outs = NULL;
 }
 
 /* The row plan, from the input's header when it has one. */
@@ -57,12 +74,12 @@ static int open_plan(run *r, bf_error *err)
 		rc = bf_err_set(err, BF_EINPUT, spec->input.path, 1, 1,
 				"input is empty, expected a header line (set input.csv.header: false "
 				"for a file without one)");
-	else if (hb.too_long[0])
+	else if (hb.flag[0] == RECORD_TOO_LONG)
 		rc = bf_err_set(err, BF_EINPUT, spec->input.path, 1, 1, "header line is longer than %zu bytes",
 				spec->input.max_record_bytes);
 	else
 		rc = rows_plan_open(&r->plan, r->m, spec, hb.buf + hb.off[0], hb.rlen[0], err);
-	batch_free(&hb, 0);
+	batch_free(&hb);
 	r->rows = 0; /* the header is not a data row */
 	return rc;
 }
@@ -72,6 +89,7 @@ int run_open(run *r, const job_spec *spec, bf_error *err)
 	memset(r, 0, sizeof *r);
 	r->spec = spec;
 	r->records = record_format_get(spec->input.format);
+	r->ropts.max_lines = (uint32_t)spec->input.max_lines;
 	r->line = 1;
 	r->at_start = 1;
 	queue_init(&r->free_q);
@@ -80,9 +98,17 @@ int run_open(run *r, const job_spec *spec, bf_error *err)
 	int rc = model_load_spec(spec, &r->m, err);
 	if (rc)
 		return rc;
-	r->threads = spec->threads > 0 ? spec->threads : omp_get_num_procs();
-	if (r->threads > 256)
-		r->threads = 256;
+	/* more threads than cores only fight over them (and each holds a
+	 * scratch arena and a compression context): the cores are the cap */
+	int cores = omp_get_num_procs();
+	r->threads = spec->threads > 0 && spec->threads < cores ? spec->threads : cores;
+	/* OpenMP's threads start now, with the run's signals blocked */
+	sigset_t old;
+	block_run_signals(&old);
+#pragma omp parallel num_threads(r->threads)
+	{
+	}
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	r->batch_rows = spec->batch_rows ? spec->batch_rows : r->m->kind->batch_rows;
 	if ((rc = source_open(spec->input.path, &r->src, err)) || (rc = open_plan(r, err)))
 		return rc;
@@ -98,8 +124,8 @@ int run_open(run *r, const job_spec *spec, bf_error *err)
 
 /* ==== the run ============================================================ */
 
-/* The outputs, the batch pool and the compression contexts; the header
- * (CSV results) written first, as a frame of its own when compressed. */
+/* The batch pool and the compression contexts; the header (CSV results)
+ * written first, as a frame of its own when compressed. */
 static int open_outputs(run *r, uint64_t *header_bytes, bf_error *err)
 {
 	const job_spec *spec = r->spec;
@@ -111,16 +137,15 @@ static int open_outputs(run *r, uint64_t *header_bytes, bf_error *err)
 		if (!r->cctx)
 			return bf_err_set(err, BF_ENOMEM, "", 0, 0, "out of memory");
 	}
-	int rc = sink_open(spec->output.path, &r->out, err);
-	if (!rc)
-		rc = sink_open(spec->rejects.path, &r->rej, err);
+	int rc = BF_OK;
 	for (int i = 0; !rc && i < POOL_SIZE; i++)
 		if (batch_alloc(&r->pool[i], r->batch_rows, r->m, spec->output.n_include, r->threads))
 			rc = bf_err_set(err, BF_ENOMEM, "", 0, 0, "out of memory for %zu-row batches", r->batch_rows);
 	if (rc)
 		return rc;
 	tbuf head = {0}, z = {0};
-	if (fmt_header(&r->fmt, spec->output.include, &head) || (r->cctx && sink_frame(r->cctx[0], &head, 1, &z)))
+	if (fmt_header(&r->fmt, spec->output.include, &head) ||
+	    (r->cctx && sink_frame(r->cctx[0], &head, 1, 0, head.len, &z)))
 		rc = bf_err_set(err, BF_ENOMEM, "", 0, 0, "out of memory");
 	else if (r->cctx && z.len)
 		rc = sink_write(r->out, z.p, z.len, err);
@@ -169,9 +194,14 @@ static int run_stages(run *r, const run_options *opt, report *rep, double t_star
 	for (int i = 0; i < POOL_SIZE; i++)
 		queue_push(&r->free_q, &r->pool[i]);
 	pthread_t reader, writer;
-	if (pthread_create(&reader, NULL, reader_main, r))
+	sigset_t old;
+	block_run_signals(&old);
+	int no_reader = pthread_create(&reader, NULL, reader_main, r);
+	int no_writer = no_reader || pthread_create(&writer, NULL, writer_main, r);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (no_reader)
 		return bf_err_set(err, BF_ENOMEM, "", 0, 0, "cannot start the reader thread");
-	if (pthread_create(&writer, NULL, writer_main, r)) {
+	if (no_writer) {
 		atomic_store(&r->failed, 1);
 		queue_close(&r->free_q);
 		pthread_join(reader, NULL);
@@ -195,36 +225,63 @@ static int run_stages(run *r, const run_options *opt, report *rep, double t_star
 	return rc;
 }
 
+/* Permission bits for the outputs: those of the input, at most (its raw
+ * rows end up in the rejects), as zstd does. */
+static mode_t output_mode(const job_spec *spec)
+{
+	struct stat st;
+	if (strcmp(spec->input.path, "-") && stat(spec->input.path, &st) == 0 && S_ISREG(st.st_mode))
+		return st.st_mode & 0666;
+	return 0666;
+}
+
+/* The report into its sink, then the whole set published. */
+static int publish(run *r, report *rep, bf_error *err)
+{
+	sink *s = outputs_sink(r->outs, OUT_REPORT);
+	int rc = s ? report_write(rep, s, err) : BF_OK;
+	if (rc) {
+		outputs_abort(r->outs);
+		r->outs = NULL;
+		return rc;
+	}
+	rc = outputs_commit(r->outs, err);
+	r->outs = NULL;
+	return rc;
+}
+
 int run_job(const job_spec *spec, const run_options *opt, report *rep, bf_error *err)
 {
 	double t_start = pipeline_now();
 	run r;
 	report_begin(rep, spec);
-	int rc = run_open(&r, spec, err);
+	/* nothing is read before the paths are known to be safe */
+	int rc = outputs_check(spec, err);
+	outputs *outs = NULL;
+	if (!rc)
+		rc = outputs_open(spec, output_mode(spec), &outs, err);
+	if (rc)
+		return rc;
+	rc = run_open(&r, spec, err);
+	r.outs = outs;
 	if (rc) {
 		run_close(&r);
 		return rc;
 	}
+	r.out = outputs_sink(outs, OUT_RESULTS);
+	r.rej = outputs_sink(outs, OUT_REJECTS);
 	report_setup(rep, r.m, r.threads, r.batch_rows, source_is_zstd(r.src), source_size(r.src));
+	rep->threads_asked = spec->threads;
 	openblas_set_num_threads(1);
 	uint64_t header_bytes = 0;
 	rc = open_outputs(&r, &header_bytes, err);
 	if (!rc)
 		rc = run_stages(&r, opt, rep, t_start, err);
 	report_input(rep, source_bytes_in(r.src), source_bytes_out(r.src), pipeline_now() - t_start);
-	uint64_t out_bytes = r.out ? sink_bytes(r.out) : 0;
+	report_end(rep, r.t_read, r.t_write, header_bytes, r.out ? sink_bytes(r.out) : 0,
+		   r.rej ? sink_bytes(r.rej) : 0, pipeline_now() - t_start);
 	if (!rc)
-		rc = sink_commit(r.out, err);
-	else
-		sink_abort(r.out);
-	if (!rc)
-		rc = sink_commit(r.rej, err);
-	else
-		sink_abort(r.rej);
-	r.out = r.rej = NULL;
-	report_end(rep, r.t_read, r.t_write, header_bytes, out_bytes, pipeline_now() - t_start);
-	if (!rc && spec->report.path)
-		rc = report_write(rep, spec->report.path, err);
+		rc = publish(&r, rep, err);
 	if (opt && opt->on_progress)
 		opt->on_progress(rep, 1, opt->ctx);
 	run_close(&r);

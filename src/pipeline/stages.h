@@ -24,6 +24,7 @@
 #include "error.h"
 #include "format.h"
 #include "model.h"
+#include "outputs.h"
 #include "pipeline.h"
 #include "record.h"
 #include "report.h"
@@ -37,11 +38,22 @@
 #define MAX_BATCH_BYTES (64u << 20)
 #define RAW_KEEP 4096
 #define CHUNK_ROWS 256 /* rows a thread takes at a time: parsed, scored, formatted */
+/* A zstd frame holds this many bytes of result text (the last of a batch
+ * fewer): how the text splits into frames depends on the bytes alone, not
+ * on the threads, so the compressed size does not change with -j. */
+#define FRAME_BYTES (256u << 10)
 
 /* Monotonic seconds, for durations. */
 double pipeline_now(void);
 
 /* ---- batch.c ---- */
+
+/* What the reader found wrong with a record, before any parsing. */
+typedef enum record_flag {
+	RECORD_OK,
+	RECORD_TOO_LONG,     /* longer than input.max_record_bytes: cut at RAW_KEEP bytes */
+	RECORD_OPEN_QUOTE,   /* CSV: a stray quote; the record is its first line */
+} record_flag;
 
 typedef struct batch {
 	int last;                /* end-of-input marker: no records */
@@ -51,7 +63,8 @@ typedef struct batch {
 	size_t n, cap_rows;      /* records in this batch */
 	uint32_t *off, *rlen;    /* (cap_rows) record spans in buf */
 	int64_t *line;           /* (cap_rows) 1-based line where the record starts */
-	uint8_t *too_long;       /* (cap_rows) record was cut at RAW_KEEP bytes */
+	uint8_t *flag;           /* (cap_rows) record_flag: what the reader saw wrong */
+	uint32_t *lines;         /* (cap_rows) lines the record spans */
 	int64_t first_row;       /* data row number of record 0 (1-based) */
 	/* rows, results */
 	double *x;               /* (cap_rows, n_inputs) */
@@ -64,7 +77,9 @@ typedef struct batch {
 	/* text, one buffer per chunk of rows, written in chunk order */
 	size_t n_chunks, cap_chunks;
 	tbuf *out, *rej;         /* (cap_chunks) results and rejects of each chunk */
-	tbuf *z;                 /* (threads) when zstd: thread t's share of the chunks as one frame */
+	tbuf *z;                 /* (cap_frames) when zstd: the text's frames, FRAME_BYTES each */
+	size_t n_frames, cap_frames;
+	size_t text_bytes;       /* the results text of all chunks */
 	report_counts counts;
 	double latency_ms;
 } batch;
@@ -75,8 +90,10 @@ int batch_alloc_records(batch *b, size_t rows);
 /* A whole batch for rows records of model m with n_include included fields,
  * scored by `threads` threads. Returns 0, or -1 when out of memory. */
 int batch_alloc(batch *b, size_t rows, const model *m, size_t n_include, int threads);
-/* Frees what batch_alloc(_records) made; threads as given to it. */
-void batch_free(batch *b, int threads);
+/* Frees what batch_alloc(_records) made. */
+void batch_free(batch *b);
+/* Makes room for n frames in b->z; 0, or -1 when out of memory. */
+int batch_frames(batch *b, size_t n);
 /* Makes buf hold need bytes; 0, or -1 when out of memory. */
 int batch_grow(batch *b, size_t need);
 /* Rows per chunk of a batch of n rows on nt threads: CHUNK_ROWS, fewer so
@@ -110,7 +127,8 @@ typedef struct run {
 	row_plan plan;
 	fmt_ctx fmt;
 	source *src;
-	sink *out, *rej;
+	outputs *outs;           /* the set: results, rejects, report */
+	sink *out, *rej;         /* outs' results and rejects sinks; rej NULL when off */
 	int threads;
 	size_t batch_rows;
 	batch pool[POOL_SIZE];
@@ -119,6 +137,8 @@ typedef struct run {
 	ZSTD_CCtx **cctx;        /* (threads) when the output is zstd; NULL otherwise */
 
 	/* reader state */
+	record_opts ropts;       /* framing limits from the spec */
+	int cr_only;             /* the input's lines end in CR alone: read as LF */
 	char *carry;             /* bytes read but not yet framed */
 	size_t carry_len, carry_cap;
 	int src_eof;

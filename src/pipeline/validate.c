@@ -63,8 +63,11 @@ static int sample(job_plan *p, const batch *b, bf_error *err)
 int run_validate(const job_spec *spec, size_t sample_rows, job_plan *plan, bf_error *err)
 {
 	memset(plan, 0, sizeof *plan);
+	int rc = outputs_check(spec, err);
+	if (rc)
+		return rc;
 	run r;
-	int rc = run_open(&r, spec, err);
+	rc = run_open(&r, spec, err);
 	if (!rc)
 		rc = describe(plan, &r, err);
 	if (rc) {
@@ -83,7 +86,7 @@ int run_validate(const job_spec *spec, size_t sample_rows, job_plan *plan, bf_er
 		rc = bf_err_set(err, BF_ENOMEM, "", 0, 0, "out of memory");
 	else
 		rc = sample(plan, b, err);
-	batch_free(b, 1);
+	batch_free(b);
 	r.threads = threads;
 	plan->m = r.m; /* the plan keeps the model */
 	r.m = NULL;

@@ -111,11 +111,24 @@ static inline uint64_t csv_prefix_xor(uint64_t x)
 #endif
 }
 
-int csv_frame(const char *buf, size_t len, int at_eof, char quote, record_frame *out)
+/* The record's first line as a frame of its own, flagged: a quote opened
+ * in it does not close in time (a stray quote), and reading goes on at the
+ * next line. */
+static int csv_first_line(const unsigned char *p, size_t first_lf, record_frame *out)
+{
+	out->len = first_lf > 0 && p[first_lf - 1] == '\r' ? first_lf - 1 : first_lf;
+	out->next = first_lf + 1;
+	out->newlines = 1;
+	out->open_quote = 1;
+	return 1;
+}
+
+int csv_frame(const char *buf, size_t len, int at_eof, char quote, uint32_t max_lines, record_frame *out)
 {
 	const unsigned char *p = (const unsigned char *)buf;
 	uint64_t inq = 0; /* all ones while inside quotes at a block start */
-	size_t lfs = 0;
+	size_t lfs = 0, first_lf = SIZE_MAX;
+	out->open_quote = 0;
 
 	for (size_t i = 0; i < len; i += 64) {
 		unsigned char tail[64];
@@ -129,20 +142,30 @@ int csv_frame(const char *buf, size_t len, int at_eof, char quote, record_frame 
 		uint64_t in = csv_prefix_xor(qm) ^ inq;
 		uint64_t ends = lm & ~in;
 		inq = (uint64_t)0 - (in >> 63);
+		if (lm && first_lf == SIZE_MAX)
+			first_lf = i + (size_t)__builtin_ctzll(lm);
 		if (ends) {
 			unsigned b = (unsigned)__builtin_ctzll(ends);
 			size_t pos = i + b;
 			lfs += (size_t)__builtin_popcountll(lm & (((uint64_t)1 << b) - 1)) + 1;
+			if (max_lines && lfs > max_lines)
+				return csv_first_line(p, first_lf, out);
 			out->len = pos > 0 && p[pos - 1] == '\r' ? pos - 1 : pos;
 			out->next = pos + 1;
 			out->newlines = lfs > UINT32_MAX ? UINT32_MAX : (uint32_t)lfs;
 			return 1;
 		}
 		lfs += (size_t)__builtin_popcountll(lm);
+		if (max_lines && lfs >= max_lines)
+			return csv_first_line(p, first_lf, out);
 	}
 
 	if (!at_eof || len == 0)
 		return 0;
+	/* the end of the input inside a quote: a stray quote, unless the
+	 * record is one line (csv_split reports the unterminated quote) */
+	if (max_lines && inq && first_lf != SIZE_MAX)
+		return csv_first_line(p, first_lf, out);
 	out->len = len;
 	out->next = len;
 	out->newlines = lfs > UINT32_MAX ? UINT32_MAX : (uint32_t)lfs;

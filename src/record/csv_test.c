@@ -110,7 +110,7 @@ static void table_parse(const char *buf, size_t len, char delim, char quote, tta
 	char *b = dup_exact(buf, len);
 	size_t pos = 0;
 	record_frame fr;
-	while (csv_frame(b + pos, len - pos, 1, quote, &fr)) {
+	while (csv_frame(b + pos, len - pos, 1, quote, 0, &fr)) {
 		assert_true(fr.len <= fr.next);
 		assert_true(fr.next <= len - pos);
 		assert_true(fr.next > 0);
@@ -398,12 +398,77 @@ static int frame_str(const char *s, size_t len, int at_eof, record_frame *fr)
 {
 	char *b = dup_exact(s, len);
 	memset(fr, 0xab, sizeof *fr);
-	int r = csv_frame(b, len, at_eof, '"', fr);
+	int r = csv_frame(b, len, at_eof, '"', 0, fr);
 	free(b);
 	return r;
 }
 
 #define FRAME(lit, eof, fr) frame_str(lit, sizeof(lit) - 1, eof, fr)
+
+/* Frames s with a limit of max_lines lines a record. */
+static int frame_max(const char *s, int at_eof, uint32_t max_lines, record_frame *fr)
+{
+	size_t len = strlen(s);
+	char *b = dup_exact(s, len);
+	memset(fr, 0xab, sizeof *fr);
+	int r = csv_frame(b, len, at_eof, '"', max_lines, fr);
+	free(b);
+	return r;
+}
+
+/* A quote that does not close within max_lines lines is a stray quote: the
+ * record is its first line, flagged, and the next starts on the line after;
+ * one that does close in time frames as before; so does any record without
+ * a limit. At the end of the input inside a quote: the first line too. */
+static void test_frame_stray_quote(void **state)
+{
+	record_frame fr;
+	/* spans 5 lines, limit 3: its first line only */
+	assert_int_equal(frame_max("a,\"b\nc\nd\ne\nf,g\n", 0, 3, &fr), 1);
+	assert_int_equal(fr.open_quote, 1);
+	assert_int_equal(fr.len, 4);
+	assert_int_equal(fr.next, 5);
+	assert_int_equal(fr.newlines, 1);
+	/* CRLF: the CR is not part of the line */
+	assert_int_equal(frame_max("a,\"b\r\nc\r\nd\r\ne\r\n", 0, 2, &fr), 1);
+	assert_int_equal(fr.open_quote, 1);
+	assert_int_equal(fr.len, 4);
+	assert_int_equal(fr.next, 6);
+	/* exactly 3 lines, limit 3: a record */
+	assert_int_equal(frame_max("a,\"b\nc\nd\",e\nf\n", 0, 3, &fr), 1);
+	assert_int_equal(fr.open_quote, 0);
+	assert_int_equal(fr.len, 11);
+	assert_int_equal(fr.newlines, 3);
+	/* 4 lines, limit 3, the end still in the buffer: the first line */
+	assert_int_equal(frame_max("a,\"b\nc\nd\ne\",f\n", 0, 3, &fr), 1);
+	assert_int_equal(fr.open_quote, 1);
+	assert_int_equal(fr.len, 4);
+	/* not yet 3 lines and not at the end: need more */
+	assert_int_equal(frame_max("a,\"b\nc", 0, 3, &fr), 0);
+	/* at the end inside a quote: the first line; a one-line record stays whole */
+	assert_int_equal(frame_max("a,\"b\nc", 1, 100, &fr), 1);
+	assert_int_equal(fr.open_quote, 1);
+	assert_int_equal(fr.len, 4);
+	assert_int_equal(frame_max("a,\"bc", 1, 100, &fr), 1);
+	assert_int_equal(fr.open_quote, 0);
+	assert_int_equal(fr.len, 5);
+	/* no limit: the old framing */
+	assert_int_equal(frame_max("a,\"b\nc\nd\ne\nf,g\n", 1, 0, &fr), 1);
+	assert_int_equal(fr.open_quote, 0);
+	assert_int_equal(fr.len, 15);
+	/* a long record of many lines: 200 lines inside quotes, limit 100 */
+	char big[2048] = "x,\"";
+	for (int i = 0; i < 200; i++)
+		strcat(big, "y\n");
+	strcat(big, "\"\n");
+	assert_int_equal(frame_max(big, 0, 100, &fr), 1);
+	assert_int_equal(fr.open_quote, 1);
+	assert_int_equal(fr.len, 4);
+	assert_int_equal(fr.next, 5);
+	assert_int_equal(frame_max(big, 0, 1000, &fr), 1);
+	assert_int_equal(fr.open_quote, 0);
+	assert_int_equal(fr.newlines, 201);
+}
 
 static void test_frame_crlf_and_lf(void **state)
 {
@@ -614,7 +679,7 @@ static void test_frame_matches_reference(void **state)
 				memset(&a, 0, sizeof a);
 				memset(&b, 0, sizeof b);
 				char *w = dup_exact(buf + start, len - start);
-				int ra = csv_frame(w, len - start, eof, q, &a);
+				int ra = csv_frame(w, len - start, eof, q, 0, &a);
 				int rb = ref_frame(w, len - start, eof, q, &b);
 				free(w);
 				assert_int_equal(ra, rb);
@@ -1051,7 +1116,7 @@ static void test_random_roundtrip(void **state)
 		for (;;) {
 			record_frame fr;
 			char *w = dup_exact(enc + pos, avail - pos);
-			int got = csv_frame(w, avail - pos, avail == n, '"', &fr);
+			int got = csv_frame(w, avail - pos, avail == n, '"', 0, &fr);
 			free(w);
 			if (!got) {
 				if (avail == n)
@@ -1130,6 +1195,7 @@ int main(void)
 		cmocka_unit_test(test_split_matches_reference),
 		cmocka_unit_test(test_bom_not_stripped),
 		cmocka_unit_test(test_random_roundtrip),
+		cmocka_unit_test(test_frame_stray_quote),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

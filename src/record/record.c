@@ -6,9 +6,9 @@
 
 #include "csv.h"
 
-static int csv_frame_record(const char *buf, size_t len, int at_eof, record_frame *f)
+static int csv_frame_record(const record_opts *o, const char *buf, size_t len, int at_eof, record_frame *f)
 {
-	return csv_frame(buf, len, at_eof, '"', f);
+	return csv_frame(buf, len, at_eof, '"', o->max_lines, f);
 }
 
 /* A CSV record is blank when it is an empty line. */
@@ -18,8 +18,10 @@ static int csv_blank(const char *s, size_t len)
 }
 
 /* One JSON value a line; a CR before the LF is dropped. */
-static int jsonl_frame(const char *buf, size_t len, int at_eof, record_frame *f)
+static int jsonl_frame(const record_opts *o, const char *buf, size_t len, int at_eof, record_frame *f)
 {
+	(void)o;
+	f->open_quote = 0;
 	const char *nl = memchr(buf, '\n', len);
 	if (!nl) {
 		if (!at_eof || len == 0)

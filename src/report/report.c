@@ -45,7 +45,8 @@ void report_begin(report *r, const job_spec *spec)
 	snprintf(r->input_format, sizeof r->input_format, "%s", record_format_get(spec->input.format)->name);
 	snprintf(r->output_path, sizeof r->output_path, "%s", spec->output.path);
 	snprintf(r->output_format, sizeof r->output_format, "%s", record_format_get(spec->output.format)->name);
-	snprintf(r->rejects_path, sizeof r->rejects_path, "%s", spec->rejects.path ? spec->rejects.path : "");
+	const char *rej = spec->rejects.path;
+	snprintf(r->rejects_path, sizeof r->rejects_path, "%s", rej && strcmp(rej, "none") ? rej : "");
 	r->max_ratio = spec->rejects.max_ratio;
 	r->usd_per_hour = spec->cost.usd_per_hour;
 	r->input_size = -1;
@@ -89,8 +90,9 @@ void report_input(report *r, uint64_t bytes_in, uint64_t bytes_raw, double wall_
 }
 
 void report_end(report *r, double t_read, double t_write, uint64_t header_bytes, uint64_t output_bytes,
-		double wall_s)
+		uint64_t rejects_bytes, double wall_s)
 {
+	r->rejects_bytes = rejects_bytes;
 	r->output_bytes_raw += header_bytes;
 	r->rows_written = r->rows_scored;
 	r->t_read_s = t_read;
@@ -204,8 +206,12 @@ static char *render(const report *r, size_t *len)
 		(unsigned long long)r->rows_rejected,
 		r->rows_read == r->rows_scored + r->rows_rejected ? "true" : "false");
 	fprintf(f, "  \"rejects\": {\"path\": ");
-	put_str(f, r->rejects_path);
-	fprintf(f, ", \"rows\": %llu, \"max_ratio\": ", (unsigned long long)r->rows_rejected);
+	if (r->rejects_path[0])
+		put_str(f, r->rejects_path);
+	else
+		fputs("null", f);
+	fprintf(f, ", \"rows\": %llu, \"bytes\": %llu, \"max_ratio\": ", (unsigned long long)r->rows_rejected,
+		(unsigned long long)r->rejects_bytes);
 	put_num(f, r->max_ratio);
 	fprintf(f, ", \"by_reason\": {");
 	int first = 1;
@@ -276,43 +282,58 @@ static char *render(const report *r, size_t *len)
 	return text;
 }
 
-int report_write(const report *r, const char *path, bf_error *err)
+int report_write(const report *r, sink *s, bf_error *err)
 {
 	size_t len;
 	char *text = render(r, &len);
 	if (!text)
-		return bf_err_set(err, BF_ENOMEM, path, 0, 0, "out of memory");
-	sink *s;
-	int rc = sink_open(path, &s, err);
-	if (!rc) {
-		rc = sink_write(s, text, len, err);
-		if (rc)
-			sink_abort(s);
-		else
-			rc = sink_commit(s, err);
-	}
+		return bf_err_set(err, BF_ENOMEM, "", 0, 0, "out of memory");
+	int rc = sink_write(s, text, len, err);
 	free(text);
 	return rc;
 }
 
+/* A name for the terminal: control bytes (an escape sequence) as \xNN. */
+static const char *shown(const char *s, char *buf, size_t size)
+{
+	size_t o = 0;
+	for (; *s && o + 5 < size; s++) {
+		unsigned char c = (unsigned char)*s;
+		o += (size_t)(c < 0x20 || c == 0x7f ? snprintf(buf + o, size - o, "\\x%02x", c)
+						   : snprintf(buf + o, size - o, "%c", c));
+	}
+	buf[o] = '\0';
+	return buf;
+}
+
+void report_lost(const report *r, FILE *f)
+{
+	if (r->rows_rejected && !r->rejects_path[0])
+		fprintf(f, "binfer: %llu rejected rows were not kept: rejects.path is none (the default when writing "
+			   "to a stream); set it to keep them\n",
+			(unsigned long long)r->rows_rejected);
+}
+
 void report_summary(const report *r, FILE *f)
 {
+	char a[1100], b[1100];
 	double wall = r->wall_s > 0 ? r->wall_s : 1e-9;
 	fprintf(f, "binfer: %s: %llu rows read, %llu scored, %llu rejected in %.2f s (%.0f rows/s, %.1f MB/s)\n",
-		r->job, (unsigned long long)r->rows_read, (unsigned long long)r->rows_scored,
+		shown(r->job, a, sizeof a), (unsigned long long)r->rows_read, (unsigned long long)r->rows_scored,
 		(unsigned long long)r->rows_rejected, r->wall_s, (double)r->rows_read / wall,
 		(double)r->input_bytes_raw / 1e6 / wall);
 	if (r->text_model)
 		fprintf(f, "binfer: %llu tokens (%.0f tokens/s), %llu texts truncated\n", (unsigned long long)r->tokens,
 			(double)r->tokens / wall, (unsigned long long)r->truncated_rows);
 	fprintf(f, "binfer: batch latency p50 %.2f ms, p99 %.2f ms; %d threads; output %s (%.1f MB)\n",
-		report_latency_ms(r, 0.5), report_latency_ms(r, 0.99), r->threads, r->output_path,
+		report_latency_ms(r, 0.5), report_latency_ms(r, 0.99), r->threads, shown(r->output_path, a, sizeof a),
 		(double)r->output_bytes / 1e6);
 	if (r->usd_per_hour > 0) {
 		double run_usd = r->usd_per_hour * r->wall_s / 3600;
 		fprintf(f, "binfer: cost $%.6f at $%.4g/h ($%.6f per 1M rows)\n", run_usd, r->usd_per_hour,
 			r->rows_read ? run_usd * 1e6 / (double)r->rows_read : 0);
 	}
-	if (r->rows_rejected)
-		fprintf(f, "binfer: rejected rows are in %s\n", r->rejects_path);
+	if (r->rows_rejected && r->rejects_path[0])
+		fprintf(f, "binfer: rejected rows are in %s\n", shown(r->rejects_path, b, sizeof b));
+	report_lost(r, f);
 }

@@ -54,6 +54,19 @@ static int shown(size_t len)
 	return len > 40 ? 40 : (int)len;
 }
 
+/* A value for model input i: infinite values are refused where the model's
+ * library refuses them (scikit-learn: "Input contains infinity"), kept
+ * where it compares them as numbers (XGBoost, LightGBM). */
+static rows_reason finite_or_reject(const row_plan *p, size_t i, double v, const char *s, size_t len, char *why,
+				    size_t why_size)
+{
+	if (!p->m->finite_inputs || !isinf(v))
+		return ROWS_OK;
+	snprintf(why, why_size, "column '%s': infinite value '%.*s'; scikit-learn models refuse infinite input "
+		 "(leave the cell empty for a missing value)", p->m->inputs[i].name, shown(len), s);
+	return ROWS_BAD_NUMBER;
+}
+
 /* Converts one text value for model input i; returns ROWS_OK or a reason. */
 static rows_reason text_value(const row_plan *p, size_t i, const char *s, size_t len, double *x,
 			      char *why, size_t why_size)
@@ -79,7 +92,7 @@ static rows_reason text_value(const row_plan *p, size_t i, const char *s, size_t
 		return ROWS_OK;
 	}
 	if (num_parse(s, len, x) == 0)
-		return ROWS_OK;
+		return finite_or_reject(p, i, *x, s, len, why, why_size);
 	if (is_na_token(s, len)) {
 		*x = NAN;
 		return ROWS_OK;
@@ -90,7 +103,7 @@ static rows_reason text_value(const row_plan *p, size_t i, const char *s, size_t
 	while (len && (s[len - 1] == ' ' || s[len - 1] == '\t'))
 		len--;
 	if (len && num_parse(s, len, x) == 0)
-		return ROWS_OK;
+		return finite_or_reject(p, i, *x, s, len, why, why_size);
 	snprintf(why, why_size, "column '%s': expected a number, found '%.*s'", in->name, shown(len), s);
 	return ROWS_BAD_NUMBER;
 }
@@ -275,7 +288,7 @@ static rows_reason json_input(const row_plan *p, size_t i, const json_value *v, 
 		if (in->type == MODEL_INPUT_CATEGORY)
 			return text_value(p, i, v->raw, v->raw_len, x, why, why_size);
 		*x = v->u.number;
-		return ROWS_OK;
+		return finite_or_reject(p, i, *x, v->raw, v->raw_len, why, why_size);
 	case JSON_TRUE:
 	case JSON_FALSE:
 		if (in->type == MODEL_INPUT_CATEGORY)

@@ -99,8 +99,12 @@ int source_open(const char *path, source **out, bf_error *err)
 		source_close(s);
 		return rc;
 	}
+	/* a zstd frame, or a skippable frame (magic 0x184D2A5?, as zstd may
+	 * write ahead of the data) */
 	static const unsigned char magic[4] = {0x28, 0xb5, 0x2f, 0xfd};
-	if (s->raw_len >= 4 && memcmp(s->raw, magic, 4) == 0) {
+	const unsigned char *b = (const unsigned char *)s->raw;
+	int skippable = s->raw_len >= 4 && (b[0] & 0xf0) == 0x50 && b[1] == 0x2a && b[2] == 0x4d && b[3] == 0x18;
+	if (s->raw_len >= 4 && (memcmp(s->raw, magic, 4) == 0 || skippable)) {
 		s->dctx = ZSTD_createDCtx();
 		if (!s->dctx) {
 			source_close(s);

@@ -19,14 +19,17 @@
 
 #include <yaml.h>
 
+#include "file.h"
 #include "model.h"
 #include "record.h"
+#include "sink.h"
 
 #define SPEC_MAX_DEPTH 32   /* deeper than any valid spec; bounds the recursion */
 #define SPEC_SET "--set"    /* the file name that errors in overrides carry */
 #define SPEC_PATH_MAX 256   /* a dotted key path in a message */
 #define SPEC_QUOTE_MAX 80   /* a quoted value in a message */
 #define SPEC_NAME_MAX 64    /* longest key the did-you-mean compares */
+#define SPEC_FILE_MAX (16u << 20) /* no job spec is larger */
 
 static int spec_nomem(bf_error *err)
 {
@@ -322,28 +325,21 @@ static int reader_document(spec_reader *r, spec_node **root)
 static int spec_read_file(const char *path, spec_node **root, bf_error *err)
 {
 	*root = NULL;
-	FILE *f = fopen(path, "rb");
-	if (!f) {
-		char why[256];
-		snprintf(why, sizeof why, "%s", strerror(errno));
-		why[0] = (char)spec_lower((unsigned char)why[0]);
-		return bf_err_set(err, BF_ESPEC, path, 0, 0, "cannot open the spec: %s", why);
-	}
+	char *text;
+	size_t len;
+	/* a regular file only (a FIFO would hang the read), of a sane size */
+	int rc = bf_read_whole(path, "the spec", SPEC_FILE_MAX, 0, BF_ESPEC, &text, &len, err);
+	if (rc)
+		return rc;
 	spec_reader r = {.file = path, .what = "invalid yaml", .err = err};
 	if (!yaml_parser_initialize(&r.parser)) {
-		fclose(f);
+		free(text);
 		return spec_nomem(err);
 	}
-	yaml_parser_set_input_file(&r.parser, f);
-	int rc = reader_document(&r, root);
-	if (rc && ferror(f)) {
-		char why[256];
-		snprintf(why, sizeof why, "%s", strerror(errno));
-		why[0] = (char)spec_lower((unsigned char)why[0]);
-		rc = bf_err_set(err, BF_ESPEC, path, 0, 0, "cannot read the spec: %s", why);
-	}
+	yaml_parser_set_input_string(&r.parser, (const unsigned char *)text, len);
+	rc = reader_document(&r, root);
 	yaml_parser_delete(&r.parser);
-	fclose(f);
+	free(text);
 	return rc;
 }
 
@@ -474,6 +470,7 @@ enum {
 	SPEC_REQUIRED = 1 << 0,
 	SPEC_AUTO = 1 << 1, /* SPEC_INT: also "auto", stored as 0 */
 	SPEC_NAN = 1 << 2,  /* SPEC_NUMBER: also "nan", stored as NAN */
+	SPEC_NONE = 1 << 3, /* SPEC_PATH: also "none" (off), kept as is */
 };
 
 typedef struct spec_key {
@@ -512,6 +509,7 @@ static const int spec_compress_values[] = {1, 0};
 static const spec_key spec_csv_keys[] = {
 	{"delimiter", SPEC_CHAR, .def = ',', SPEC_FIELD(input.delimiter)},
 	{"header", SPEC_BOOL, .def = 1, SPEC_FIELD(input.header)},
+	{"max_lines_per_record", SPEC_INT, SPEC_RANGE(1, 1000000), .def = 100, SPEC_FIELD(input.max_lines)},
 	{0},
 };
 
@@ -573,13 +571,13 @@ static const spec_key spec_output_keys[] = {
 };
 
 static const spec_key spec_rejects_keys[] = {
-	{"path", SPEC_PATH, SPEC_FIELD(rejects.path)},
+	{"path", SPEC_PATH, SPEC_NONE, SPEC_FIELD(rejects.path)},
 	{"max_ratio", SPEC_NUMBER, SPEC_RANGE(0, 1), .def = 0.01, SPEC_FIELD(rejects.max_ratio)},
 	{0},
 };
 
 static const spec_key spec_report_keys[] = {
-	{"path", SPEC_PATH, SPEC_FIELD(report.path)},
+	{"path", SPEC_PATH, SPEC_NONE, SPEC_FIELD(report.path)},
 	{0},
 };
 
@@ -969,9 +967,10 @@ static bool spec_parse_char(const spec_node *v, char *out)
 	return false;
 }
 
-static char *spec_resolve(const spec_check *c, const spec_node *v)
+static char *spec_resolve(const spec_check *c, const spec_key *k, const spec_node *v)
 {
-	if (v->from_set || !c->dir || v->text[0] == '/' || !strcmp(v->text, "-"))
+	if (v->from_set || !c->dir || v->text[0] == '/' || !strcmp(v->text, "-") ||
+	    ((k->flags & SPEC_NONE) && !strcmp(v->text, "none")))
 		return strdup(v->text);
 	return spec_concat(c->dir, v->text);
 }
@@ -1135,7 +1134,16 @@ static int spec_check_value(const spec_check *c, const spec_key *k, const spec_n
 	case SPEC_PATH:
 		if (!spec_is_string(v) || (k->type == SPEC_PATH && !v->len))
 			return spec_wrong(c, k, v, path);
-		if (!(s = k->type == SPEC_PATH ? spec_resolve(c, v) : strdup(v->text)))
+		for (size_t at = 0; k->type == SPEC_PATH && at < v->len; at++) {
+			unsigned char ch = (unsigned char)v->text[at];
+			if (ch < 0x20 || ch == 0x7f) {
+				char found[SPEC_QUOTE_MAX];
+				spec_quote(v->text, v->len, found, sizeof found);
+				return spec_fail(c, v, "'%s' holds a control character (byte %zu, 0x%02x%s): %s; paths "
+						 "may not", path, at + 1, ch, ch == '\n' ? ", a newline" : "", found);
+			}
+		}
+		if (!(s = k->type == SPEC_PATH ? spec_resolve(c, k, v) : strdup(v->text)))
 			return spec_nomem(c->err);
 		spec_store_string(c, k, s);
 		break;
@@ -1358,12 +1366,10 @@ static int spec_check_task(const spec_check *c, const model_kind *kind, spec_nod
 
 /* ---- defaults that depend on other keys --------------------------------- */
 
-/* "<output stem><suffix>", or "<name><suffix>" when the output is stdout. */
+/* "<output stem><suffix>". */
 static char *spec_beside_output(const job_spec *s, const char *suffix)
 {
 	const char *out = s->output.path;
-	if (!strcmp(out, "-"))
-		return spec_concat(s->name, suffix);
 	size_t n;
 	record_format_of_path(out, &n);
 	size_t ns = strlen(suffix);
@@ -1414,9 +1420,18 @@ static int spec_finish(const spec_check *c)
 	}
 	if (s->output.zstd < 0)
 		s->output.zstd = spec_ends_with(s->output.path, strlen(s->output.path), ".zst");
-	if (!s->rejects.path && !(s->rejects.path = spec_beside_output(s, ".rejects.jsonl")))
+	/* Rejects and report default to files beside a regular output; a
+	 * stream (stdout, a device, a FIFO) gets none: a filter writes no side
+	 * files unless told where. */
+	sink_kind kind = SINK_STREAM;
+	char target[4096];
+	bf_error ignore;
+	if (sink_resolve(s->output.path, &kind, target, sizeof target, &ignore) != BF_OK)
+		kind = SINK_FILE; /* its error comes when the outputs are checked */
+	const char *off = kind == SINK_STREAM ? "none" : NULL;
+	if (!s->rejects.path && !(s->rejects.path = off ? strdup(off) : spec_beside_output(s, ".rejects.jsonl")))
 		return spec_nomem(c->err);
-	if (!s->report.path && !(s->report.path = spec_beside_output(s, ".report.json")))
+	if (!s->report.path && !(s->report.path = off ? strdup(off) : spec_beside_output(s, ".report.json")))
 		return spec_nomem(c->err);
 	return BF_OK;
 }

@@ -256,8 +256,8 @@ static void test_formats_from_extensions(void **state)
 		 "res/o.rejects.jsonl", "res/o.report.json"},
 		{"a.csv", "o.txt", NULL, SPEC_FORMAT_CSV, SPEC_FORMAT_JSONL, 0,
 		 "o.txt.rejects.jsonl", "o.txt.report.json"},
-		{"a.csv", "-", NULL, SPEC_FORMAT_CSV, SPEC_FORMAT_JSONL, 0,
-		 "job.rejects.jsonl", "job.report.json"},
+		{"a.csv", "-", NULL, SPEC_FORMAT_CSV, SPEC_FORMAT_JSONL, 0, "none", "none"},
+		{"a.csv", "/dev/null", NULL, SPEC_FORMAT_CSV, SPEC_FORMAT_JSONL, 0, "none", "none"},
 		{"a.csv", "o.jsonl.zst", "none", SPEC_FORMAT_CSV, SPEC_FORMAT_JSONL, 0,
 		 "o.rejects.jsonl", "o.report.json"},
 		{"a.csv", "o.jsonl", "zstd", SPEC_FORMAT_CSV, SPEC_FORMAT_JSONL, 1,
@@ -300,11 +300,18 @@ static void test_name_from_stem(void **state)
 	assert_string_equal(s.name, "night.run");
 	spec_free(&s);
 
-	/* stdout output: the rejects and report land in the current folder */
+	/* stdout output: no side files unless asked for ("none" is off, kept
+	 * as is where the spec's folder would otherwise be joined) */
 	const char *ov[] = {"output.path=-"};
 	assert_int_equal(spec_load(write_spec("night.run.yml", minimal), ov, 1, &s, &e), BF_OK);
-	assert_string_equal(s.rejects.path, "night.run.rejects.jsonl");
-	assert_string_equal(s.report.path, "night.run.report.json");
+	assert_string_equal(s.rejects.path, "none");
+	assert_string_equal(s.report.path, "none");
+	spec_free(&s);
+	char text[512];
+	snprintf(text, sizeof text, "%srejects: {path: none}\nreport: {path: r.json}\n", minimal);
+	assert_int_equal(spec_load(write_spec("night.run.yml", text), NULL, 0, &s, &e), BF_OK);
+	assert_string_equal(s.rejects.path, "none");
+	assert_string_equal(s.report.path, joined("r.json"));
 	spec_free(&s);
 }
 
@@ -600,6 +607,18 @@ static void test_error_key_of_another_kind(void **state)
 		   "'model.kind' must be one of logistic, linear, mlp, xgboost, lightgbm, fasttext, bert, found 'xgbost'");
 }
 
+/* A path with a control character (a newline from a script's variable) is
+ * refused, not written as is. */
+static void test_error_control_in_path(void **state)
+{
+	const char *ov[] = {"output.path=\"out\\nx.jsonl\""};
+	load_fails(minimal, ov, 1, "--set", 0, 0,
+		   "'output.path' holds a control character (byte 4, 0x0a, a newline): 'out\\nx.jsonl'; paths may not");
+	const char *esc[] = {"input.path=\"a\\x1b[31m.csv\""};
+	load_fails(minimal, esc, 1, "--set", 0, 0,
+		   "'input.path' holds a control character (byte 2, 0x1b): 'a\\x1b[31m.csv'; paths may not");
+}
+
 static void test_error_missing_required(void **state)
 {
 	load_fails("version: 1\n"
@@ -686,7 +705,7 @@ static void test_error_yaml(void **state)
 	job_spec s;
 	bf_error e = {0};
 	assert_int_equal(spec_load(tmp_path("absent.yaml"), NULL, 0, &s, &e), BF_ESPEC);
-	assert_string_equal(e.message, "cannot open the spec: no such file or directory");
+	assert_string_equal(e.message, "cannot read the spec: No such file or directory");
 	assert_string_equal(e.path, tmp_path("absent.yaml"));
 }
 
@@ -730,6 +749,7 @@ int main(void)
 		cmocka_unit_test(test_error_out_of_range),
 		cmocka_unit_test(test_error_bad_enum),
 		cmocka_unit_test(test_error_key_of_another_kind),
+		cmocka_unit_test(test_error_control_in_path),
 		cmocka_unit_test(test_error_missing_required),
 		cmocka_unit_test(test_error_version),
 		cmocka_unit_test(test_error_duplicate_key),

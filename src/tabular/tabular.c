@@ -465,6 +465,7 @@ static int tab_load(model *m, const model_file *file, const void *opts, bf_error
 		goto out;
 	}
 	rc = t->is_mlp ? load_mlp(&L, m, t, root) : load_linear(&L, m, t, root);
+	m->finite_inputs = 1; /* scikit-learn's check_array refuses infinity */
 out:
 	arena_free(&a);
 	if (rc && err && err->code == BF_OK)

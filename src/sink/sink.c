@@ -97,8 +97,7 @@ int sink_resolve(const char *path, sink_kind *kind, char *target, size_t size, b
 	struct stat st;
 	if (stat(path, &st) == 0) {
 		if (S_ISDIR(st.st_mode))
-			return bf_err_set(err, BF_EOUTPUT, path, 0, 0,
-					  "is a folder; name a file in it (for example %s/out.jsonl)", path);
+			return bf_err_set(err, BF_EOUTPUT, path, 0, 0, "is a folder; name a file in it");
 		*kind = S_ISREG(st.st_mode) ? SINK_FILE : SINK_STREAM;
 		if (*kind == SINK_STREAM || !realpath(path, target))
 			snprintf(target, size, "%s", path);

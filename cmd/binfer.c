@@ -153,20 +153,23 @@ static int print_error(const bf_error *e)
 /* Overrides collected from the command line, applied by spec_load. */
 typedef struct overrides {
 	char **items;
+	const char **origins; /* the flag each came from: errors about it name it */
 	size_t n, cap;
 } overrides;
 
-static void add_override(overrides *o, const char *key, const char *value, int quote)
+static void add_override(overrides *o, const char *key, const char *value, int quote, const char *origin)
 {
 	if (o->n == o->cap) {
 		o->cap = o->cap ? 2 * o->cap : 8;
 		o->items = realloc(o->items, o->cap * sizeof *o->items);
-		if (!o->items) {
+		o->origins = realloc(o->origins, o->cap * sizeof *o->origins);
+		if (!o->items || !o->origins) {
 			perror("binfer");
 			exit(EXIT_RUN);
 		}
 	}
-	size_t len = strlen(key) + 2 * strlen(value) + 8;
+	o->origins[o->n] = origin;
+	size_t len = strlen(key) + 4 * strlen(value) + 8;
 	char *s = malloc(len), *p = s;
 	if (!s) {
 		perror("binfer");
@@ -174,9 +177,16 @@ static void add_override(overrides *o, const char *key, const char *value, int q
 	}
 	p += sprintf(p, "%s=", key);
 	if (quote) {
-		/* A YAML double-quoted scalar, so paths with ':' or '#' stay whole. */
+		/* A YAML double-quoted scalar, so paths with ':' or '#' stay whole;
+		 * control bytes escaped (a raw newline would be folded into a
+		 * space), so that the spec sees them and can refuse them. */
 		*p++ = '"';
 		for (const char *v = value; *v; v++) {
+			unsigned char c = (unsigned char)*v;
+			if (c < 0x20 || c == 0x7f) {
+				p += sprintf(p, "\\x%02x", c);
+				continue;
+			}
 			if (*v == '"' || *v == '\\')
 				*p++ = '\\';
 			*p++ = *v;
@@ -194,6 +204,7 @@ static void free_overrides(overrides *o)
 	for (size_t i = 0; i < o->n; i++)
 		free(o->items[i]);
 	free(o->items);
+	free(o->origins);
 }
 
 typedef struct cli {
@@ -226,19 +237,19 @@ static int parse_job_args(int argc, char **argv, cli *c, const char *usage)
 	while ((ch = getopt_long(argc, argv, ":i:o:j:qh", opts, NULL)) != -1) {
 		switch (ch) {
 		case 'i':
-			add_override(&c->ov, "input.path", optarg, 1);
+			add_override(&c->ov, "input.path", optarg, 1, "-i");
 			break;
 		case 'o':
-			add_override(&c->ov, "output.path", optarg, 1);
+			add_override(&c->ov, "output.path", optarg, 1, "-o");
 			break;
 		case 'r':
-			add_override(&c->ov, "report.path", optarg, 1);
+			add_override(&c->ov, "report.path", optarg, 1, "--report");
 			break;
 		case 'j':
-			add_override(&c->ov, "threads", optarg, 0);
+			add_override(&c->ov, "threads", optarg, 0, "-j");
 			break;
 		case 'b':
-			add_override(&c->ov, "batch.rows", optarg, 0);
+			add_override(&c->ov, "batch.rows", optarg, 0, "--batch-rows");
 			break;
 		case 's':
 			if (!strchr(optarg, '=')) {
@@ -246,7 +257,7 @@ static int parse_job_args(int argc, char **argv, cli *c, const char *usage)
 					optarg);
 				return -1;
 			}
-			add_override(&c->ov, "", optarg, 0);
+			add_override(&c->ov, "", optarg, 0, "--set");
 			memmove(c->ov.items[c->ov.n - 1], c->ov.items[c->ov.n - 1] + 1,
 				strlen(c->ov.items[c->ov.n - 1]));
 			break;
@@ -317,7 +328,7 @@ static int load_job(int argc, char **argv, const char *usage, cli *c, job_spec *
 		return p > 0 ? EXIT_OK : EXIT_USAGE;
 	}
 	bf_error err = {0};
-	int rc = spec_load(c->spec, (const char *const *)c->ov.items, c->ov.n, spec, &err);
+	int rc = spec_load_from(c->spec, (const char *const *)c->ov.items, c->ov.origins, c->ov.n, spec, &err);
 	free_overrides(&c->ov);
 	if (rc)
 		return print_error(&err);
@@ -372,11 +383,17 @@ static void print_plan(const job_spec *spec, const job_plan *p, FILE *f)
 	fprintf(f, "model: %s %s (%s, %zu inputs, %llu parameters, sha256 %.12s)\n", m->kind->name, spec->model.path,
 		model_task_name[m->task], m->n_inputs, (unsigned long long)m->n_params, m->sha256);
 	fprintf(f, "features:\n");
-	for (size_t i = 0; i < m->n_inputs; i++)
-		fprintf(f, "  %-24s <- %s %s%s%s (%s%s)\n", m->inputs[i].name, in->field, p->source[i],
-			p->level[i] ? " = " : "", p->level[i] ? p->level[i] : "",
-			m->inputs[i].type == MODEL_INPUT_CATEGORY ? "category" : "number",
+	for (size_t i = 0; i < m->n_inputs; i++) {
+		/* column names come from the input: escaped */
+		fprintf(f, "  %-24s <- %s ", m->inputs[i].name, in->field);
+		put_escaped(f, p->source[i]);
+		if (p->level[i]) {
+			fputs(" = ", f);
+			put_escaped(f, p->level[i]);
+		}
+		fprintf(f, " (%s%s)\n", m->inputs[i].type == MODEL_INPUT_CATEGORY ? "category" : "number",
 			m->inputs[i].missing_ok ? ", missing imputed" : "");
+	}
 	fprintf(f, "id: %s\n", spec->input.id_field ? spec->input.id_field : "(row number)");
 	fprintf(f, "batch: %zu rows%s, %d threads (BLAS 1 thread inside each)\n", p->batch_rows,
 		p->batch_auto ? " (auto)" : "", p->threads);

@@ -123,6 +123,11 @@ typedef struct job_spec {
  * was expected. On error *out is freed. */
 int spec_load(const char *path, const char *const *overrides, size_t n_overrides,
 	      job_spec *out, bf_error *err);
+/* spec_load, with where each override came from (origins[i]: "-o", "-j",
+ * ...; NULL or a NULL item: "--set"), which errors about it name. The
+ * strings must outlive the call. */
+int spec_load_from(const char *path, const char *const *overrides, const char *const *origins, size_t n_overrides,
+		   job_spec *out, bf_error *err);
 void spec_free(job_spec *s);
 
 #endif

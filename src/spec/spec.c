@@ -69,7 +69,8 @@ typedef enum spec_node_kind {
 typedef struct spec_node {
 	spec_node_kind kind;
 	bool quoted;             /* quoted, block or !!str scalar: always a string */
-	bool from_set;           /* made by an override: errors say "--set", paths are cwd-relative */
+	bool from_set;           /* made by an override: errors name its origin, paths are cwd-relative */
+	const char *origin;      /* an override's: "--set", "-o", ... */
 	int64_t line, column;    /* 1-based; 0 in overrides */
 	char *text;              /* scalar: its text, NUL-terminated */
 	size_t len;              /* scalar: its length (a "\0" escape can put a NUL inside) */
@@ -254,6 +255,8 @@ static int reader_node(spec_reader *r, yaml_event_t *ev, spec_node **out, int de
 	yaml_event_delete(ev);
 	if (!n)
 		return spec_nomem(r->err);
+	if (r->from_set)
+		n->origin = r->file;
 	if (kind == SPEC_NODE_SCALAR) {
 		*out = n;
 		return BF_OK;
@@ -347,12 +350,13 @@ static int spec_read_file(const char *path, spec_node **root, bf_error *err)
 
 /* Parses the value of an override, a YAML flow value, into a detached node.
  * The value is read inside "[...]" so that "-" or "a: b" stay flow values. */
-static int spec_parse_value(const char *key, size_t key_len, const char *value, spec_node **out,
-			    bf_error *err)
+static int spec_parse_value(const char *key, size_t key_len, const char *value, const char *origin,
+			    spec_node **out, bf_error *err)
 {
 	*out = NULL;
 	if (!*value) {
-		*out = node_scalar("", 0, true, NULL);
+		if ((*out = node_scalar("", 0, true, NULL)))
+			(*out)->origin = origin;
 		return *out ? BF_OK : spec_nomem(err);
 	}
 	char what[SPEC_PATH_MAX + 40];
@@ -365,7 +369,7 @@ static int spec_parse_value(const char *key, size_t key_len, const char *value, 
 	memcpy(text + 1, value, n);
 	memcpy(text + 1 + n, "]", 2);
 
-	spec_reader r = {.file = SPEC_SET, .what = what, .from_set = true, .err = err};
+	spec_reader r = {.file = origin, .what = what, .from_set = true, .err = err};
 	if (!yaml_parser_initialize(&r.parser)) {
 		free(text);
 		return spec_nomem(err);
@@ -380,7 +384,7 @@ static int spec_parse_value(const char *key, size_t key_len, const char *value, 
 	if (!list || list->kind != SPEC_NODE_LIST || list->n_kids != 1) {
 		size_t found = list && list->kind == SPEC_NODE_LIST ? list->n_kids : 0;
 		node_free(list);
-		return bf_err_set(err, BF_ESPEC, SPEC_SET, 0, 0,
+		return bf_err_set(err, BF_ESPEC, origin, 0, 0,
 				  "the value of '%.*s' must be one yaml value, found %zu; "
 				  "write [a, b] for a list", (int)key_len, key, found);
 	}
@@ -392,16 +396,16 @@ static int spec_parse_value(const char *key, size_t key_len, const char *value, 
 
 /* Applies "key.path=value": the value replaces the node at that path, and
  * mappings missing on the way (or in the way) are created. */
-static int spec_apply_override(spec_node *root, const char *ov, bf_error *err)
+static int spec_apply_override(spec_node *root, const char *ov, const char *origin, bf_error *err)
 {
 	const char *eq = strchr(ov, '=');
 	if (!eq)
-		return bf_err_set(err, BF_ESPEC, SPEC_SET, 0, 0,
+		return bf_err_set(err, BF_ESPEC, origin, 0, 0,
 				  "override '%s' has no '='; expected key.path=value", ov);
 	for (const char *p = ov;;) {
 		const char *dot = memchr(p, '.', (size_t)(eq - p));
 		if ((dot ? dot : eq) == p)
-			return bf_err_set(err, BF_ESPEC, SPEC_SET, 0, 0,
+			return bf_err_set(err, BF_ESPEC, origin, 0, 0,
 					  "override '%s' has an empty key; expected key.path=value", ov);
 		if (!dot)
 			break;
@@ -409,7 +413,7 @@ static int spec_apply_override(spec_node *root, const char *ov, bf_error *err)
 	}
 
 	spec_node *value;
-	int rc = spec_parse_value(ov, (size_t)(eq - ov), eq + 1, &value, err);
+	int rc = spec_parse_value(ov, (size_t)(eq - ov), eq + 1, origin, &value, err);
 	if (rc)
 		return rc;
 	spec_node *map = root;
@@ -426,12 +430,15 @@ static int spec_apply_override(spec_node *root, const char *ov, bf_error *err)
 			}
 			if (!(put = node_new(SPEC_NODE_MAP, true, NULL)))
 				goto nomem;
+			put->origin = origin;
 		}
 		if (slot) {
 			node_free(*slot);
 			*slot = put;
 		} else {
 			spec_node *key = node_scalar(seg, len, true, NULL);
+			if (key)
+				key->origin = origin;
 			if (!key || node_push(map, key, put)) {
 				node_free(key);
 				if (put != value)
@@ -620,7 +627,8 @@ static int spec_fail(const spec_check *c, const spec_node *at, const char *fmt, 
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof msg, fmt, ap);
 	va_end(ap);
-	return bf_err_set(c->err, BF_ESPEC, at->from_set ? SPEC_SET : c->file, at->line, at->column,
+	return bf_err_set(c->err, BF_ESPEC, at->from_set ? (at->origin ? at->origin : SPEC_SET) : c->file, at->line,
+			  at->column,
 			  "%s", msg);
 }
 
@@ -1211,7 +1219,7 @@ static int spec_check_value(const spec_check *c, const spec_key *k, const spec_n
 	}
 	if (k->mark_at) {
 		spec_mark *m = spec_at(c, k->mark_at);
-		char *file = strdup(v->from_set ? SPEC_SET : c->file);
+		char *file = strdup(v->from_set ? (v->origin ? v->origin : SPEC_SET) : c->file);
 		if (!file)
 			return spec_nomem(c->err);
 		free(m->file);
@@ -1438,8 +1446,13 @@ static int spec_finish(const spec_check *c)
 
 /* ---- the entry points --------------------------------------------------- */
 
-int spec_load(const char *path, const char *const *overrides, size_t n_overrides,
-	      job_spec *out, bf_error *err)
+int spec_load(const char *path, const char *const *overrides, size_t n_overrides, job_spec *out, bf_error *err)
+{
+	return spec_load_from(path, overrides, NULL, n_overrides, out, err);
+}
+
+int spec_load_from(const char *path, const char *const *overrides, const char *const *origins, size_t n_overrides,
+		   job_spec *out, bf_error *err)
 {
 	spec_node *root = NULL;
 	char *dir = NULL;
@@ -1461,7 +1474,7 @@ int spec_load(const char *path, const char *const *overrides, size_t n_overrides
 		goto done;
 	}
 	for (size_t i = 0; i < n_overrides; i++)
-		if ((rc = spec_apply_override(root, overrides[i], err)))
+		if ((rc = spec_apply_override(root, overrides[i], origins && origins[i] ? origins[i] : SPEC_SET, err)))
 			goto done;
 
 	const char *slash = strrchr(path, '/');
